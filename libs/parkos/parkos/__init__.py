@@ -1,0 +1,1 @@
+"""Park OS shared library."""
