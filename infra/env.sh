@@ -1,0 +1,15 @@
+# Shared settings for the local infrastructure scripts; every value can be overridden from the environment.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+INFRA_DIR="${PARKOS_INFRA_DIR:-$ROOT/.infra}"
+KAFKA_PORT="${PARKOS_KAFKA_PORT:-19092}"
+KAFKA_CONTROLLER_PORT="${PARKOS_KAFKA_CONTROLLER_PORT:-19093}"
+KAFKA_HEAP="${PARKOS_KAFKA_HEAP:-1g}"
+MONGO_PORT="${PARKOS_MONGO_PORT:-27117}"
+MONGO_CACHE="${PARKOS_MONGO_CACHE:-512M}"
+SECANTUS_VERSION="0.7.0b3"
+UV_VERSION="0.13.9"
+PY="$ROOT/.venv/bin/python"
+export UV_PYTHON_DOWNLOADS=never
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

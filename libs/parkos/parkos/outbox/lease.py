@@ -1,0 +1,41 @@
+"""A lease in Mongo so that one relay per service publishes at a time (replicas stand by)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+LEASES_COLLECTION = "outbox_lease"
+
+
+class RelayLease:
+    """Held by one relay; another may take it over once it expires."""
+
+    def __init__(self, db: AsyncDatabase, owner: str, *, ttl: timedelta = timedelta(seconds=10)) -> None:
+        self._leases = db[LEASES_COLLECTION]
+        self._owner = owner
+        self._ttl = ttl
+
+    async def acquire(self) -> bool:
+        """Take or renew the lease; False while another live relay holds it."""
+        now = datetime.now(UTC)
+        try:
+            await self._leases.find_one_and_update(
+                {"_id": "relay", "$or": [{"owner": self._owner}, {"expires_at": {"$lt": now}}]},
+                {"$set": {"owner": self._owner, "expires_at": now + self._ttl}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            # the lease exists, is live, and is someone else's: the upsert collided with it
+            return False
+        return True  # the filter matched (ours, or expired) or there was no lease yet
+
+    async def release(self) -> None:
+        """Give the lease up at shutdown so a standby takes over at once."""
+        await self._leases.delete_one({"_id": "relay", "owner": self._owner})
+
+    @property
+    def renew_every(self) -> float:
+        """Seconds between renewals: well inside the lease's lifetime."""
+        return self._ttl.total_seconds() / 3

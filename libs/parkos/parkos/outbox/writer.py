@@ -1,0 +1,51 @@
+"""Appending events to the outbox inside the caller's transaction."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from park.events.v1.envelope_pb2 import Envelope
+from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from parkos.events.envelope import envelope_headers
+
+OUTBOX_COLLECTION = "outbox"
+
+
+def outbox_document(topic: str, envelope: Envelope) -> dict:
+    """One outbox row. _id is the UUIDv7 event id, so _id order is commit-attempt order."""
+    return {
+        "_id": envelope.event_id,
+        "topic": topic,
+        "key": envelope.aggregate_id,
+        "value": envelope.SerializeToString(),
+        "headers": [[name, value] for name, value in envelope_headers(envelope)],
+        "type": envelope.type,
+        "created_at": datetime.now(UTC),
+        "sent": False,
+    }
+
+
+async def append_to_outbox(
+    db: AsyncDatabase, session: AsyncClientSession, topic: str, envelopes: Sequence[Envelope]
+) -> None:
+    """Write `envelopes` for `topic` in the transaction that `session` is running.
+
+    Build the envelopes inside the transaction callback: a retried callback then
+    gets fresh event ids and nothing from an aborted attempt survives.
+    """
+    if not session.in_transaction:
+        raise RuntimeError("append_to_outbox must run inside the state change's transaction")
+    if envelopes:
+        await db[OUTBOX_COLLECTION].insert_many(
+            [outbox_document(topic, envelope) for envelope in envelopes], session=session, ordered=True
+        )
+
+
+async def ensure_outbox_indexes(db: AsyncDatabase, *, keep_sent_seconds: int = 7 * 24 * 3600) -> None:
+    """The relay scans unsent rows in _id order; sent rows expire after a week."""
+    outbox = db[OUTBOX_COLLECTION]
+    await outbox.create_index([("sent", ASCENDING), ("_id", ASCENDING)], name="unsent_in_order")
+    await outbox.create_index("sent_at", name="sent_expiry", expireAfterSeconds=keep_sent_seconds)

@@ -1,0 +1,92 @@
+"""The outbox guarantee with real processes: a SIGKILL between commit and publish loses nothing."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from park.common.v1.money_pb2 import Money
+from pymongo import MongoClient
+
+from parkos.events import parse_envelope, unpack_payload
+from parkos.events.provisioning import ensure_topics
+from parkos.events.topics import TopicSpec
+from tests.support.kafka import read_topic
+
+WRITER = Path(__file__).with_name("outbox_writer.py")
+
+pytestmark = pytest.mark.infra
+
+
+def start_writer(infra, mode: str, db_name: str, topic: str, count: int = 0) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(WRITER), mode, infra.mongo_uri, db_name, infra.kafka_bootstrap, topic, str(count)],
+        stdout=subprocess.PIPE, text=True, cwd=infra.root, env={**os.environ, "PYTHONPATH": str(infra.root)},
+    )
+
+
+def wait_for_line(process: subprocess.Popen, predicate) -> None:
+    for line in process.stdout:
+        if predicate(line.strip()):
+            return
+    raise AssertionError(f"writer exited ({process.wait()}) before the expected output")
+
+
+def committed_numbers(infra, db_name: str) -> set[int]:
+    with MongoClient(infra.mongo_uri) as client:
+        return {doc["_id"] for doc in client[db_name].ledger.find({}, {"_id": 1})}
+
+
+def assert_each_committed_event_once_in_key_order(records, committed: set[int]) -> None:
+    envelopes = [parse_envelope(record.value) for record in records]
+    numbers = [unpack_payload(envelope, Money).amount_minor for envelope in envelopes]
+    assert set(numbers) == committed, "every committed event reaches Kafka, and nothing else"
+    # duplicates are allowed by the outbox (it re-sends after a crash) but carry the same event id
+    by_number = defaultdict(set)
+    for number, envelope in zip(numbers, envelopes):
+        by_number[number].add(envelope.event_id)
+    assert all(len(ids) == 1 for ids in by_number.values())
+    per_key = defaultdict(list)
+    for record, number in zip(records, numbers):
+        if number not in per_key[record.key]:
+            per_key[record.key].append(number)
+    for key, sequence in per_key.items():
+        assert sequence == sorted(sequence), f"events of {key!r} arrived out of order"
+
+
+async def test_sigkill_after_commit_before_publish_loses_nothing(infra):
+    db_name, topic = infra.unique_name("outbox_kill"), infra.unique_name("test.outbox")
+    await ensure_topics(infra.kafka_bootstrap, [TopicSpec(topic, 3)])
+    writer = start_writer(infra, "commit-only", db_name, topic, count=60)
+    wait_for_line(writer, lambda line: line == "done")
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    assert await read_topic(infra.kafka_bootstrap, topic, expect=1, timeout=2) == []
+
+    relay = start_writer(infra, "relay", db_name, topic)
+    assert relay.wait(timeout=60) == 0
+
+    records = await read_topic(infra.kafka_bootstrap, topic, expect=60)
+    assert len(records) == 60
+    assert_each_committed_event_once_in_key_order(records, committed_numbers(infra, db_name))
+
+
+async def test_sigkill_in_the_middle_of_a_burst_loses_nothing(infra):
+    db_name, topic = infra.unique_name("outbox_burst"), infra.unique_name("test.outbox")
+    await ensure_topics(infra.kafka_bootstrap, [TopicSpec(topic, 3)])
+    writer = start_writer(infra, "burst", db_name, topic, count=5000)
+    wait_for_line(writer, lambda line: line == "committed 150")
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+
+    committed = committed_numbers(infra, db_name)
+    assert len(committed) >= 150
+    relay = start_writer(infra, "relay", db_name, topic)
+    assert relay.wait(timeout=60) == 0
+
+    records = await read_topic(infra.kafka_bootstrap, topic, expect=len(committed))
+    assert_each_committed_event_once_in_key_order(records, committed)
