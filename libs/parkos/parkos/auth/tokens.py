@@ -1,0 +1,212 @@
+"""Signed bearer tokens: the issuer (tenants service) signs, every service verifies.
+
+A token is a JWT signed with Ed25519 (``EdDSA``).  Claims: ``iss``, ``sub``,
+``role``, ``jti`` (the token id, for revocation), ``iat``, ``exp`` and, as the
+role needs, ``tid`` (tenant), ``bid`` (bank), ``nid`` (compute node) and
+``scp`` (scopes).  Verification accepts EdDSA only, so neither an unsigned
+(``alg: none``) token nor an HMAC token keyed with the public key can pass.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+from parkos.auth.keys import load_private_key, load_public_key
+from parkos.auth.principal import Principal
+from parkos.auth.revocations import RevocationList
+from parkos.auth.roles import Role
+from parkos.errors import Unauthenticated
+from parkos.ids import new_id
+
+ALGORITHM = "EdDSA"
+TOKEN_ID_PREFIX = "tok"
+_REQUIRED_CLAIMS = ["iss", "sub", "role", "jti", "iat", "exp"]
+_BINDING_CLAIM = {Role.TENANT: "tid", Role.BANK: "bid", Role.AGENT: "nid"}
+_BINDING_NAME = {Role.TENANT: "tenant", Role.BANK: "bank", Role.AGENT: "node"}
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A freshly signed token, its id and when it expires."""
+
+    token: str
+    token_id: str
+    expires_at: datetime
+
+
+class TokenIssuer:
+    """Signs tokens with the park's private key."""
+
+    def __init__(
+        self,
+        private_key_pem: bytes,
+        *,
+        issuer: str = "park-os",
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._key = load_private_key(private_key_pem)
+        self._issuer = issuer
+        self._clock = clock
+
+    def issue(
+        self,
+        role: Role,
+        subject: str,
+        *,
+        tenant_id: str | None = None,
+        bank_id: str | None = None,
+        node_id: str | None = None,
+        scopes: Iterable[str] = (),
+        ttl: timedelta,
+        token_id: str | None = None,
+    ) -> IssuedToken:
+        """A token for ``subject`` acting as ``role``, valid for ``ttl`` (whole seconds)."""
+        role = Role(role)
+        bindings = {"tid": tenant_id, "bid": bank_id, "nid": node_id}
+        _check_issue(role, subject, bindings, ttl)
+        issued_at = math.floor(_aware(self._clock()).timestamp())
+        expires = issued_at + math.ceil(ttl.total_seconds())
+        token_id = token_id or new_id(TOKEN_ID_PREFIX)
+        claims: dict[str, Any] = {
+            "iss": self._issuer,
+            "sub": subject,
+            "role": role.value,
+            "jti": token_id,
+            "iat": issued_at,
+            "exp": expires,
+        }
+        claims.update({name: value for name, value in bindings.items() if value})
+        scope_list = sorted(set(scopes))
+        if scope_list:
+            claims["scp"] = scope_list
+        token = jwt.encode(claims, self._key, algorithm=ALGORITHM)
+        return IssuedToken(token, token_id, datetime.fromtimestamp(expires, UTC))
+
+
+class TokenVerifier:
+    """Checks a token's signature, issuer, expiry, revocation and role binding."""
+
+    def __init__(
+        self,
+        public_key_pem: bytes,
+        *,
+        revocations: RevocationList | None = None,
+        issuer: str = "park-os",
+        clock: Callable[[], datetime] = _utc_now,
+        leeway: timedelta = timedelta(seconds=5),
+    ) -> None:
+        self._key = load_public_key(public_key_pem)
+        self._revocations = revocations
+        self._issuer = issuer
+        self._clock = clock
+        self._leeway = leeway.total_seconds()
+
+    def verify(self, token: str) -> Principal:
+        """The principal ``token`` proves; ``Unauthenticated`` with a short reason otherwise."""
+        claims = self._decode(token)
+        self._check_time(claims)
+        token_id = _string_claim(claims, "jti")
+        if self._revocations is not None and self._revocations.is_revoked(token_id):
+            raise Unauthenticated("token revoked")
+        return _principal_from(claims, token_id)
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        if not isinstance(token, str) or not token:
+            raise Unauthenticated("malformed token")
+        try:
+            return jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                issuer=self._issuer,
+                # Time is checked against our own (injectable) clock below.
+                options={"require": _REQUIRED_CLAIMS, "verify_exp": False,
+                         "verify_iat": False, "verify_nbf": False},
+            )
+        except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError):
+            raise Unauthenticated("bad signature") from None
+        except jwt.InvalidIssuerError:
+            raise Unauthenticated("wrong issuer") from None
+        except jwt.PyJWTError:
+            raise Unauthenticated("malformed token") from None
+
+    def _check_time(self, claims: Mapping[str, Any]) -> None:
+        now = _aware(self._clock()).timestamp()
+        if now > _number_claim(claims, "exp") + self._leeway:
+            raise Unauthenticated("token expired")
+        if _number_claim(claims, "iat") > now + self._leeway:
+            raise Unauthenticated("token not yet valid")
+
+
+def _check_issue(
+    role: Role, subject: str, bindings: Mapping[str, str | None], ttl: timedelta
+) -> None:
+    if not subject:
+        raise ValueError("a token needs a subject")
+    if ttl <= timedelta(0):
+        raise ValueError("a token's ttl must be positive")
+    claim = _BINDING_CLAIM.get(role)
+    if claim is not None and not bindings[claim]:
+        raise ValueError(f"a {role.value} token must be bound to a {_BINDING_NAME[role]} id")
+
+
+def _principal_from(claims: Mapping[str, Any], token_id: str) -> Principal:
+    try:
+        role = Role(claims["role"])
+    except ValueError:
+        raise Unauthenticated("unknown role") from None
+    bound = {name: _optional_string_claim(claims, name) for name in ("tid", "bid", "nid")}
+    claim = _BINDING_CLAIM.get(role)
+    if claim is not None and not bound[claim]:
+        raise Unauthenticated(f"token not bound to a {_BINDING_NAME[role]}")
+    return Principal(
+        subject=_string_claim(claims, "sub"),
+        role=role,
+        token_id=token_id,
+        tenant_id=bound["tid"],
+        bank_id=bound["bid"],
+        node_id=bound["nid"],
+        scopes=_scopes(claims),
+        expires_at=datetime.fromtimestamp(_number_claim(claims, "exp"), UTC),
+    )
+
+
+def _string_claim(claims: Mapping[str, Any], name: str) -> str:
+    value = claims.get(name)
+    if not isinstance(value, str) or not value:
+        raise Unauthenticated("malformed token")
+    return value
+
+
+def _optional_string_claim(claims: Mapping[str, Any], name: str) -> str | None:
+    return _string_claim(claims, name) if name in claims else None
+
+
+def _number_claim(claims: Mapping[str, Any], name: str) -> float:
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Unauthenticated("malformed token")
+    return value
+
+
+def _scopes(claims: Mapping[str, Any]) -> frozenset[str]:
+    value = claims.get("scp", [])
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise Unauthenticated("malformed token")
+    return frozenset(value)
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("the token clock must return time-zone-aware datetimes")
+    return moment
