@@ -1,0 +1,74 @@
+"""What Park OS needs from its MongoDB wire-protocol server, shown against the real one with pymongo."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pymongo.errors import OperationFailure
+
+from parkos.mongo import connect_mongo, run_in_transaction
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture
+async def store(infra):
+    client = connect_mongo(infra.mongo_uri, "capability-test")
+    db = client[infra.unique_name("capabilities")]
+    await db.create_collection("state")
+    await db.create_collection("outbox")
+    yield client, db
+    await client.close()
+
+
+async def test_a_multi_document_transaction_commits_both_writes_or_neither(store):
+    client, db = store
+
+    async def both(session):
+        await db.state.insert_one({"_id": "order-1"}, session=session)
+        await db.outbox.insert_one({"_id": "event-1"}, session=session)
+
+    await run_in_transaction(client, both)
+
+    async def fails_after_first_write(session):
+        await db.state.insert_one({"_id": "order-2"}, session=session)
+        raise RuntimeError("crash before the outbox write")
+
+    with pytest.raises(RuntimeError):
+        await run_in_transaction(client, fails_after_first_write)
+    assert await db.state.count_documents({}) == 1
+    assert await db.outbox.count_documents({}) == 1
+
+
+async def test_writes_inside_an_open_transaction_are_invisible_outside_it(store):
+    client, db = store
+    async with client.start_session() as session:
+        await session.start_transaction()
+        await db.state.insert_one({"_id": "hidden"}, session=session)
+        assert await db.state.find_one({"_id": "hidden"}) is None
+        await session.commit_transaction()
+    assert await db.state.find_one({"_id": "hidden"}) is not None
+
+
+async def test_concurrent_transactions_on_one_document_conflict_instead_of_losing_an_update(store):
+    client, db = store
+    await db.state.insert_one({"_id": "balance", "amount": 0})
+    async with client.start_session() as first, client.start_session() as second:
+        await first.start_transaction()
+        await second.start_transaction()
+        await db.state.update_one({"_id": "balance"}, {"$inc": {"amount": 1}}, session=first)
+        with pytest.raises(OperationFailure) as conflict:
+            await db.state.update_one({"_id": "balance"}, {"$inc": {"amount": 1}}, session=second)
+        assert conflict.value.has_error_label("TransientTransactionError")
+        await second.abort_transaction()
+        await first.commit_transaction()
+    assert (await db.state.find_one({"_id": "balance"}))["amount"] == 1
+
+
+async def test_a_change_stream_sees_committed_inserts(store):
+    client, db = store
+    async with await db.outbox.watch() as stream:
+        await db.outbox.insert_one({"_id": "watched"})
+        change = await asyncio.wait_for(stream.next(), timeout=10)
+    assert change["operationType"] == "insert"
+    assert change["documentKey"]["_id"] == "watched"
