@@ -12,7 +12,7 @@ LEASES_COLLECTION = "outbox_lease"
 class RelayLease:
     """Held by one relay; another may take it over once it expires."""
 
-    def __init__(self, db: AsyncDatabase, owner: str, *, ttl: timedelta = timedelta(seconds=10)) -> None:
+    def __init__(self, db: AsyncDatabase, owner: str, *, ttl: timedelta = timedelta(seconds=6)) -> None:
         self._leases = db[LEASES_COLLECTION]
         self._owner = owner
         self._ttl = ttl

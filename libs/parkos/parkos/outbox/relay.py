@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -38,13 +38,17 @@ class OutboxRelay:
         producer_factory: ProducerFactory,
         *,
         service: str,
+        relay_id: str | None = None,
+        lease_seconds: float = 6.0,
         batch_size: int = 500,
         idle_poll_seconds: float = 0.2,
         retry_seconds: float = 1.0,
     ) -> None:
         self._outbox = db[OUTBOX_COLLECTION]
         self._producer_factory = producer_factory
-        self._lease = RelayLease(db, owner=new_id("rly"))
+        # a stable relay_id (e.g. the pod name) lets a restarted process take its own lease back at once;
+        # otherwise a successor waits for the dead relay's lease to expire
+        self._lease = RelayLease(db, owner=relay_id or new_id("rly"), ttl=timedelta(seconds=lease_seconds))
         self._metrics = OutboxMetrics(service)
         self._batch_size = batch_size
         self._idle_poll_seconds = idle_poll_seconds
