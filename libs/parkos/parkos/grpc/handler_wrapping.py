@@ -1,0 +1,84 @@
+"""Wrap an RpcMethodHandler's behaviour in an async "around" context, for all four arities.
+
+Every Park OS server interceptor has the same shape: do something before the handler,
+observe how it ended, maybe translate the failure. Expressing that once as an async
+context manager and applying it to unary-unary, unary-stream, stream-unary and
+stream-stream handlers here keeps each interceptor a few lines long.
+
+Streaming responses are re-expressed with the reader/writer API (``context.write``)
+inside one coroutine, instead of wrapping async generators in async generators: the
+whole call then runs in a single frame of the RPC's task, so context variables set
+before the handler are reset in the same context, and a client cancellation arrives
+as one ``CancelledError`` through every wrapper.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import grpc
+
+# around(request_or_request_iterator, context) -> async context manager
+Around = Callable[[Any, grpc.aio.ServicerContext], AbstractAsyncContextManager[Any]]
+Behaviour = Callable[[Any, grpc.aio.ServicerContext], Any]
+
+
+def wrap_handler(handler: grpc.RpcMethodHandler | None, around: Around) -> grpc.RpcMethodHandler | None:
+    """Return a handler whose behaviour runs inside ``around``; None stays None (unknown method)."""
+    if handler is None:
+        return None
+    serde = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.request_streaming and handler.response_streaming:
+        return grpc.stream_stream_rpc_method_handler(_stream_response(handler.stream_stream, around), **serde)
+    if handler.request_streaming:
+        return grpc.stream_unary_rpc_method_handler(_unary_response(handler.stream_unary, around), **serde)
+    if handler.response_streaming:
+        return grpc.unary_stream_rpc_method_handler(_stream_response(handler.unary_stream, around), **serde)
+    return grpc.unary_unary_rpc_method_handler(_unary_response(handler.unary_unary, around), **serde)
+
+
+def _unary_response(behaviour: Behaviour, around: Around) -> Behaviour:
+    _require_async(behaviour)
+
+    async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async with around(request, context):
+            return await behaviour(request, context)
+
+    return wrapped
+
+
+def _stream_response(behaviour: Behaviour, around: Around) -> Behaviour:
+    _require_async(behaviour)
+
+    async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> None:
+        async with around(request, context):
+            await _drain(behaviour, request, context)
+
+    return wrapped
+
+
+async def _drain(behaviour: Behaviour, request: Any, context: grpc.aio.ServicerContext) -> None:
+    """Run a streaming behaviour to completion, writing what an async generator yields."""
+    if inspect.iscoroutinefunction(behaviour):
+        await behaviour(request, context)  # reader/writer style: it writes by itself
+        return
+    responses = behaviour(request, context)
+    try:
+        async for response in responses:
+            await context.write(response)
+    finally:
+        await responses.aclose()
+
+
+def _require_async(behaviour: Behaviour) -> None:
+    # grpc.aio runs plain functions in a thread pool with a sync context whose abort()
+    # differs and without our context variables; Park OS servicers are async only, and
+    # failing loudly here beats silently skipping authentication for a sync handler.
+    if not (inspect.iscoroutinefunction(behaviour) or inspect.isasyncgenfunction(behaviour)):
+        raise TypeError(f"parkos.grpc needs async handlers; {behaviour!r} is synchronous")

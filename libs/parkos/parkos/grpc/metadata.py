@@ -1,0 +1,34 @@
+"""gRPC metadata keys Park OS uses, and small helpers to read them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+AUTHORIZATION_KEY = "authorization"
+CORRELATION_ID_KEY = "x-correlation-id"
+
+
+def metadata_values(metadata: Iterable[tuple[str, str | bytes]] | None, key: str) -> list[str]:
+    """Every value of ``key`` (case-insensitive) in a metadata sequence, decoded to str."""
+    wanted = key.lower()
+    found: list[str] = []
+    for name, value in metadata or ():
+        if name.lower() == wanted:
+            found.append(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+    return found
+
+
+def first_metadata_value(metadata: Iterable[tuple[str, str | bytes]] | None, key: str) -> str | None:
+    """The first value of ``key`` in a metadata sequence, or None when absent."""
+    values = metadata_values(metadata, key)
+    return values[0] if values else None
+
+
+def service_of(method: str) -> str:
+    """The full service name of a full method name: ``/pkg.Svc/Call`` -> ``pkg.Svc``."""
+    return method.lstrip("/").split("/", 1)[0]
+
+
+def normalize_method(method: str) -> str:
+    """A full method name with exactly one leading slash, as the server reports it."""
+    return "/" + method.lstrip("/")
