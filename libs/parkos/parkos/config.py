@@ -33,6 +33,8 @@ class ParkSettings(BaseSettings):
     grpc_host: str = "127.0.0.1"
     grpc_port: int = Field(default=0, **_PORT)  # 0: the OS picks a free port
     metrics_port: int = Field(default=0, **_PORT)  # 0: no /metrics endpoint
+    # 0.0.0.0 in containers, so Prometheus can scrape from outside the pod
+    metrics_host: str = "127.0.0.1"
     token_public_key_file: Path | None = None
     # Only the issuer (the tenants service) holds the private key.
     token_private_key_file: Path | None = None
