@@ -1,0 +1,315 @@
+"""The tenants service's MongoDB repository: documents, indexes, transactions, outbox.
+
+Every change runs through ``TenantsStore.transaction``: the work function reads and writes
+through a ``Transaction`` and records the domain events it caused; the events become
+outbox rows in the same MongoDB transaction (snapshot reads, majority commit), so a
+change and its events are committed together or not at all. pymongo may run the work
+function again after a transient error, so it must only compute from what it reads.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from parkos.errors import Aborted, AlreadyExists, NotFound
+from parkos.events.topics import TENANTS
+from parkos.mongo import run_in_transaction
+from parkos.outbox import append_to_outbox, ensure_outbox_indexes
+from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from services.tenants import documents
+from services.tenants.credentials import Credential
+from services.tenants.domain import ReferenceData, Tenant, TenantStatus
+from services.tenants.mapping import DomainEvent, event_envelope
+from services.tenants.revenue import Period, RevenueReport
+from services.tenants.tenant_cache import TenantCache
+
+T = TypeVar("T")
+
+TENANTS_COLLECTION = "tenants"
+SUB_PARKS_COLLECTION = "sub_parks"
+SECTORS_COLLECTION = "sectors"
+CREDENTIALS_COLLECTION = "credentials"
+REVENUE_COLLECTION = "revenue_reports"
+
+
+@dataclass(frozen=True)
+class TenantQuery:
+    """Filters of ListTenants; empty values do not filter."""
+
+    sub_park_id: str = ""
+    sector_id: str = ""
+    status: TenantStatus | None = None
+    name_prefix: str = ""
+    # Set for a tenant principal: it only ever sees itself.
+    tenant_id: str = ""
+
+
+@dataclass(frozen=True)
+class CredentialQuery:
+    tenant_id: str = ""
+    role: str = ""
+    include_revoked: bool = False
+
+
+@dataclass(frozen=True)
+class RevenueQuery:
+    tenant_id: str
+    period: Period | None = None
+    include_superseded: bool = False
+
+
+class Transaction:
+    """Reads and writes of one MongoDB transaction, plus the events it will publish."""
+
+    def __init__(self, db: Any, session: AsyncClientSession) -> None:
+        self._db = db
+        self._session = session
+        self.events: list[DomainEvent] = []
+        self.written_tenants: list[Tenant] = []
+
+    def record(self, *events: DomainEvent | None) -> None:
+        """Publish these events if the transaction commits (None entries are skipped)."""
+        self.events.extend(event for event in events if event is not None)
+
+    async def tenant(self, tenant_id: str) -> Tenant:
+        """The tenant, read in this transaction; NotFound when there is none."""
+        document = await self._db[TENANTS_COLLECTION].find_one({"_id": tenant_id}, session=self._session)
+        if document is None:
+            raise NotFound("tenant not found")
+        return documents.tenant_from_document(document)
+
+    async def add_tenant(self, tenant: Tenant) -> None:
+        await self._db[TENANTS_COLLECTION].insert_one(documents.tenant_document(tenant), session=self._session)
+        self.written_tenants.append(tenant)
+
+    async def save_tenant(self, tenant: Tenant) -> None:
+        """Replace the tenant, which must still be at the version before this change."""
+        result = await self._db[TENANTS_COLLECTION].replace_one(
+            {"_id": tenant.tenant_id, "version": tenant.version - 1},
+            documents.tenant_document(tenant),
+            session=self._session,
+        )
+        if result.matched_count != 1:
+            raise Aborted("the tenant changed concurrently; retry")
+        self.written_tenants.append(tenant)
+
+    async def credential(self, credential_id: str) -> Credential:
+        document = await self._db[CREDENTIALS_COLLECTION].find_one({"_id": credential_id}, session=self._session)
+        if document is None:
+            raise NotFound("credential not found")
+        return documents.credential_from_document(document)
+
+    async def active_credentials_of(self, tenant_id: str) -> list[Credential]:
+        """The tenant's credentials that are not revoked (expired ones included)."""
+        cursor = self._db[CREDENTIALS_COLLECTION].find(
+            {"tenant_id": tenant_id, "revoked_at": None}, session=self._session
+        )
+        return [documents.credential_from_document(document) async for document in cursor]
+
+    async def add_credential(self, credential: Credential) -> None:
+        await self._db[CREDENTIALS_COLLECTION].insert_one(
+            documents.credential_document(credential), session=self._session
+        )
+
+    async def save_credentials(self, credentials: Iterable[Credential]) -> None:
+        operations = [
+            UpdateOne({"_id": c.credential_id}, {"$set": documents.credential_document(c)}) for c in credentials
+        ]
+        if operations:
+            await self._db[CREDENTIALS_COLLECTION].bulk_write(operations, session=self._session)
+
+    async def current_revenue(self, tenant_id: str, period: Period) -> RevenueReport | None:
+        """The newest version of the tenant's report for ``period``, if any."""
+        document = await self._db[REVENUE_COLLECTION].find_one(
+            {"tenant_id": tenant_id, "period": str(period), "current": True}, session=self._session
+        )
+        return documents.revenue_from_document(document) if document else None
+
+    async def add_revenue(self, report: RevenueReport) -> None:
+        """Store ``report`` as the current version of its period, superseding the previous one."""
+        reports = self._db[REVENUE_COLLECTION]
+        await reports.update_many(
+            {"tenant_id": report.tenant_id, "period": str(report.period), "current": True},
+            {"$set": {"current": False}},
+            session=self._session,
+        )
+        await reports.insert_one(documents.revenue_document(report), session=self._session)
+
+
+class TenantsStore:
+    """The tenants database: reference data, tenants, credentials, revenue reports, outbox."""
+
+    def __init__(
+        self,
+        client: AsyncMongoClient,
+        database: str,
+        *,
+        topic: str = TENANTS.name,
+        on_commit: Callable[[], None] = lambda: None,
+        cache: TenantCache | None = None,
+        reference_seconds: float = 30.0,
+    ) -> None:
+        self._client = client
+        self.db = client[database]
+        self._topic = topic
+        self._on_commit = on_commit
+        self.cache = cache if cache is not None else TenantCache(ttl=0)
+        # Reference data changes only by editing the database, so it is re-read every
+        # ``reference_seconds`` rather than on every registration and listing.
+        self._reference_seconds = reference_seconds
+        self._reference: tuple[float, ReferenceData] | None = None
+
+    async def ensure_indexes(self) -> None:
+        """Create the indexes the queries below rely on (idempotent)."""
+        tenants = self.db[TENANTS_COLLECTION]
+        await tenants.create_index("credit_code", unique=True, name="credit_code_unique")
+        for field in ("sub_park_id", "sector_id", "status", "name_fold"):
+            await tenants.create_index([(field, ASCENDING), ("_id", ASCENDING)], name=f"{field}_then_id")
+        credentials = self.db[CREDENTIALS_COLLECTION]
+        await credentials.create_index([("tenant_id", ASCENDING), ("_id", ASCENDING)], name="tenant_then_id")
+        await credentials.create_index([("revoked_at", ASCENDING), ("expires_at", ASCENDING)], name="revoked")
+        await self.db[REVENUE_COLLECTION].create_index(
+            [("tenant_id", ASCENDING), ("period", ASCENDING), ("version", ASCENDING)],
+            unique=True,
+            name="one_version_per_period",
+        )
+        await ensure_outbox_indexes(self.db)
+
+    async def ping(self) -> bool:
+        """Readiness: the database answers."""
+        await self.db.command("ping")
+        return True
+
+    async def transaction(self, work: Callable[[Transaction], Awaitable[T]], *, correlation_id: str | None) -> T:
+        """Run ``work`` in one transaction and publish its recorded events through the outbox."""
+        last: Transaction | None = None
+
+        async def attempt(session: AsyncClientSession) -> T:
+            nonlocal last
+            last = tx = Transaction(self.db, session)
+            result = await work(tx)
+            envelopes = [event_envelope(event, correlation_id=correlation_id) for event in tx.events]
+            await append_to_outbox(self.db, session, self._topic, envelopes)
+            return result
+
+        try:
+            result = await run_in_transaction(self._client, attempt)
+        except DuplicateKeyError as error:
+            raise _duplicate(error) from None
+        assert last is not None
+        for tenant in last.written_tenants:  # the attempt that committed
+            self.cache.put(tenant)
+        if last.events:
+            self._on_commit()
+        return result
+
+    async def seed_reference_data(self, reference: ReferenceData) -> ReferenceData:
+        """Insert the sub-parks and sectors that do not exist yet; returns what is stored."""
+        for collection, items, to_document in (
+            (SUB_PARKS_COLLECTION, reference.sub_parks, documents.sub_park_document),
+            (SECTORS_COLLECTION, reference.sectors, documents.sector_document),
+        ):
+            operations = [
+                UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
+                for doc in (to_document(item, position) for position, item in enumerate(items))
+            ]
+            await self.db[collection].bulk_write(operations, ordered=False)
+        self._reference = None
+        return await self.reference_data()
+
+    async def reference_data(self) -> ReferenceData:
+        """The sub-parks and sectors as stored, in their seeded order (at most ``reference_seconds`` old)."""
+        now = time.monotonic()
+        if self._reference is not None and now - self._reference[0] < self._reference_seconds:
+            return self._reference[1]
+        reference = await self._read_reference_data()
+        self._reference = (now, reference)
+        return reference
+
+    async def _read_reference_data(self) -> ReferenceData:
+        sub_parks = await self.db[SUB_PARKS_COLLECTION].find().sort("position", ASCENDING).to_list()
+        sectors = await self.db[SECTORS_COLLECTION].find().sort("position", ASCENDING).to_list()
+        return ReferenceData(
+            [documents.sub_park_from_document(d) for d in sub_parks],
+            [documents.sector_from_document(d) for d in sectors],
+        )
+
+    async def tenant(self, tenant_id: str) -> Tenant | None:
+        """The tenant, from the cache when it is fresh there (see tenant_cache.py)."""
+        cached = self.cache.get(tenant_id)
+        if cached is not None:
+            return cached
+        document = await self.db[TENANTS_COLLECTION].find_one({"_id": tenant_id})
+        if document is None:
+            return None
+        tenant = documents.tenant_from_document(document)
+        self.cache.put(tenant)
+        return tenant
+
+    async def list_tenants(self, query: TenantQuery, *, after: str | None, limit: int) -> list[Tenant]:
+        """Tenants matching ``query`` in registration order, after the cursor ``after``."""
+        where: dict[str, Any] = {}
+        for field in ("sub_park_id", "sector_id"):
+            if getattr(query, field):
+                where[field] = getattr(query, field)
+        if query.status is not None:
+            where["status"] = query.status.value
+        if query.name_prefix:
+            where["name_fold"] = {"$regex": "^" + re.escape(query.name_prefix.casefold())}
+        found = await self._page(TENANTS_COLLECTION, where, query.tenant_id, after, limit)
+        return [documents.tenant_from_document(d) for d in found]
+
+    async def list_credentials(self, query: CredentialQuery, *, after: str | None, limit: int) -> list[Credential]:
+        where: dict[str, Any] = {}
+        if query.tenant_id:
+            where["tenant_id"] = query.tenant_id
+        if query.role:
+            where["role"] = query.role
+        if not query.include_revoked:
+            where["revoked_at"] = None
+        found = await self._page(CREDENTIALS_COLLECTION, where, "", after, limit)
+        return [documents.credential_from_document(d) for d in found]
+
+    async def list_revenue(self, query: RevenueQuery, *, after: str | None, limit: int) -> list[RevenueReport]:
+        where: dict[str, Any] = {"tenant_id": query.tenant_id}
+        if query.period is not None:
+            where["period"] = str(query.period)
+        if not query.include_superseded:
+            where["current"] = True
+        found = await self._page(REVENUE_COLLECTION, where, "", after, limit)
+        return [documents.revenue_from_document(d) for d in found]
+
+    async def revoked_credentials(self, now: datetime) -> list[Credential]:
+        """Revoked credentials whose tokens have not expired yet (to seed a RevocationList)."""
+        cursor = self.db[CREDENTIALS_COLLECTION].find({"revoked_at": {"$ne": None}, "expires_at": {"$gt": now}})
+        return [documents.credential_from_document(document) async for document in cursor]
+
+    async def _page(
+        self, collection: str, where: dict[str, Any], only_id: str, after: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        id_filter: dict[str, Any] = {}
+        if only_id:
+            id_filter["$eq"] = only_id
+        if after:
+            id_filter["$gt"] = after
+        if id_filter:
+            where = {**where, "_id": id_filter}
+        return await self.db[collection].find(where).sort("_id", ASCENDING).limit(limit).to_list()
+
+
+def _duplicate(error: DuplicateKeyError) -> Exception:
+    """A unique-index violation in the park's words."""
+    key = (error.details or {}).get("keyValue") or (error.details or {}).get("keyPattern") or {}
+    if "credit_code" in key or "credit_code" in str(error):
+        return AlreadyExists("a tenant with this credit code is already registered")
+    if "version" in key or "one_version_per_period" in str(error):
+        return Aborted("another report for this period was filed at the same time; retry")
+    return AlreadyExists("already exists")

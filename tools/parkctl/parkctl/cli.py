@@ -1,0 +1,50 @@
+"""The ``parkctl`` entry point: global options, command groups, readable gRPC errors."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import grpc
+import typer
+
+from parkctl import auth, tenants
+from parkctl.output import report_rpc_error
+from parkctl.session import DEFAULT_TENANTS_TARGET, Session
+
+app = typer.Typer(
+    help="Park OS administration over the services' public gRPC APIs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(tenants.app, name="tenants")
+app.add_typer(auth.app, name="auth")
+
+
+@app.callback()
+def options(
+    ctx: typer.Context,
+    tenants_target: Annotated[str, typer.Option("--tenants-target", envvar="PARKCTL_TENANTS_TARGET",
+                                                help="host:port of the tenants service")] = DEFAULT_TENANTS_TARGET,
+    token: Annotated[str | None, typer.Option("--token", envvar="PARKCTL_TOKEN", help="Bearer token",
+                                              show_default=False)] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each call")] = 10.0,
+) -> None:
+    """Global options, before the command."""
+    session = Session(tenants_target=tenants_target, token=token, json=json_output, timeout=timeout)
+    ctx.obj = session
+    ctx.call_on_close(session.close)
+
+
+def main() -> None:
+    """Run parkctl; a refused gRPC call prints its status and field violations and exits 2 (or 1)."""
+    try:
+        app()
+    except grpc.RpcError as error:
+        sys.exit(report_rpc_error(error))
+
+
+if __name__ == "__main__":
+    main()

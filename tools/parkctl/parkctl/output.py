@@ -1,0 +1,103 @@
+"""Printing results: rich tables for people, JSON (proto field names) for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import grpc
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from parkos.grpc import field_violations
+from parkos.money import Money
+from rich.console import Console
+from rich.table import Table
+
+from parkctl.session import Session
+
+console = Console()
+errors = Console(stderr=True)
+
+Column = tuple[str, Callable[[Any], object]]
+
+
+def as_json(message: Message) -> dict[str, Any]:
+    return MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+
+
+def show_one(session: Session, message: Message, rows: Sequence[tuple[str, object]]) -> None:
+    """One object: JSON, or a two-column table of field and value."""
+    if session.json:
+        print(json.dumps(as_json(message), ensure_ascii=False, indent=2))
+        return
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for name, value in rows:
+        table.add_row(name, _text(value))
+    console.print(table)
+
+
+def show_many(session: Session, response: Message, items: Iterable[Message], columns: Sequence[Column], title: str) -> None:
+    """A list: JSON of the whole response, or one table row per item."""
+    if session.json:
+        print(json.dumps(as_json(response), ensure_ascii=False, indent=2))
+        return
+    table = Table(title=title)
+    for index, (header, _) in enumerate(columns):
+        # The first column is the id people copy: never wrapped or cut; the rest fold.
+        table.add_column(header, no_wrap=index == 0, overflow="fold")
+    for item in items:
+        table.add_row(*(_text(value(item)) for _, value in columns))
+    console.print(table)
+    next_token = getattr(getattr(response, "page", None), "next_page_token", "")
+    if next_token:
+        console.print(f"more: --page-token {next_token}", style="dim")
+
+
+def money(message: Message) -> str:
+    """``12.34 CNY`` for a park.common.v1.Money."""
+    if not message.currency:
+        return ""
+    return str(Money(message.amount_minor, message.currency))
+
+
+def when(stamp: Timestamp) -> str:
+    if not stamp.seconds and not stamp.nanos:
+        return ""
+    return stamp.ToDatetime().strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def enum_name(enum: Any, value: int, prefix: str) -> str:
+    return enum.Name(value).removeprefix(prefix).lower()
+
+
+def report_rpc_error(error: grpc.RpcError) -> int:
+    """Print a refused call readably; returns the exit code (2 for the caller's mistakes, 1 otherwise)."""
+    code = error.code()
+    errors.print(f"[bold red]error[/]: {code.name}: {error.details()}", highlight=False)
+    for field, description in field_violations(error):
+        errors.print(f"  - {field}: {description}", highlight=False)
+    if code is grpc.StatusCode.UNAVAILABLE:
+        errors.print("  is the service running, and is --tenants-target right?", style="dim")
+    if code is grpc.StatusCode.UNAUTHENTICATED:
+        errors.print("  pass a token with --token or PARKCTL_TOKEN", style="dim")
+    caller_mistakes = {
+        grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED,
+    }
+    return 2 if code in caller_mistakes else 1
+
+
+def _text(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def fail(message: str) -> None:
+    errors.print(f"[bold red]error[/]: {message}", highlight=False)
+    sys.exit(2)

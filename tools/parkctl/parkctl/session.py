@@ -1,0 +1,36 @@
+"""What every parkctl command shares: where the services are, the caller's token, output mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import grpc
+from park.tenants.v1 import tenants_pb2_grpc
+from parkos.grpc import open_sync_channel
+
+DEFAULT_TENANTS_TARGET = "127.0.0.1:50051"
+
+
+@dataclass
+class Session:
+    """Options given before the command; channels are opened on first use and closed at exit."""
+
+    tenants_target: str = DEFAULT_TENANTS_TARGET
+    token: str | None = None
+    json: bool = False
+    timeout: float = 10.0
+    _channels: list[grpc.Channel] = field(default_factory=list)
+
+    def tenants(self) -> tenants_pb2_grpc.TenantsServiceStub:
+        """A stub of the tenants service that sends this session's token."""
+        return tenants_pb2_grpc.TenantsServiceStub(self._open(self.tenants_target))
+
+    def close(self) -> None:
+        for channel in self._channels:
+            channel.close()
+        self._channels.clear()
+
+    def _open(self, target: str) -> grpc.Channel:
+        channel = open_sync_channel(target, token=self.token)
+        self._channels.append(channel)
+        return channel
