@@ -18,6 +18,7 @@ from pathlib import Path
 
 from parkos.auth import RevocationList, TokenIssuer, TokenVerifier, public_key_pem_of
 from parkos.config import load_settings
+from parkos.events.follower import TopicFollower, open_follower_consumer
 from parkos.events.provisioning import ensure_topics
 from parkos.events.topics import DLQ, TENANTS
 from parkos.grpc import GrpcServer, install_signal_handlers
@@ -27,7 +28,7 @@ from parkos.mongo import connect_mongo
 from parkos.outbox import OutboxRelay, open_idempotent_producer
 
 from services.tenants.api import SERVICE_NAME, Clock, TenantsApiConfig, TenantsServicer, add_to_server, park_clock
-from services.tenants.handlers import TopicFollower, open_follower_consumer, seed_revocations
+from services.tenants.handlers import apply_record, seed_revocations
 from services.tenants.page_tokens import PageTokens
 from services.tenants.reference_data import load_reference_data
 from services.tenants.settings import TenantsSettings
@@ -65,8 +66,8 @@ class TenantsService:
         )
         self.follower = TopicFollower(
             lambda: open_follower_consumer(bootstrap, TENANTS.name, client_id=f"{name}-follower"),
-            revocations=self.revocations,
-            cache=self.cache,
+            lambda raw: apply_record(raw, revocations=self.revocations, cache=self.cache),
+            name="tenants-follower",
         )
         self.server: GrpcServer | None = None
 
@@ -85,7 +86,7 @@ class TenantsService:
         await self.follower.start()
         self.server = self._grpc_server()
         port = await self.server.start()
-        start_metrics_server(self.settings.metrics_port)
+        start_metrics_server(self.settings.metrics_port, host=self.settings.metrics_host)
         log.info(
             "tenants service started", port=port, sub_parks=len(reference.sub_parks),
             sectors=len(reference.sectors), revocations=seeded,

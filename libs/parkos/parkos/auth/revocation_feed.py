@@ -1,0 +1,39 @@
+"""Keeping a verifier's RevocationList current from the tenants service's CredentialRevoked events.
+
+Every service refuses a revoked token within seconds: each replica follows park.tenants.v1
+from the beginning (credential events are keyed by credential id, so compaction keeps every
+revocation) and revokes what the events say.
+"""
+from __future__ import annotations
+
+from datetime import UTC
+
+from park.events.v1.envelope_pb2 import Envelope
+from park.tenants.v1 import events_pb2
+
+from parkos.auth.revocations import RevocationList
+from parkos.events.envelope import parse_envelope, payload_type_name, unpack_payload
+from parkos.events.follower import TopicFollower, open_follower_consumer
+from parkos.events.topics import TENANTS
+
+CREDENTIAL_REVOKED = payload_type_name(events_pb2.CredentialRevoked)
+
+
+def apply_revocation(revocations: RevocationList, envelope: Envelope) -> bool:
+    """Revoke the credential a CredentialRevoked envelope names; False for any other event."""
+    if envelope.type != CREDENTIAL_REVOKED:
+        return False
+    event = unpack_payload(envelope, events_pb2.CredentialRevoked)
+    # forgotten once the token would have expired anyway, so the list stays small
+    expires_at = event.expires_at.ToDatetime(tzinfo=UTC) if event.HasField("expires_at") else None
+    revocations.revoke(event.credential_id, expires_at)
+    return True
+
+
+def follow_revocations(bootstrap: str, revocations: RevocationList, *, client_id: str) -> TopicFollower:
+    """A follower of park.tenants.v1 that applies every revocation to ``revocations``."""
+    return TopicFollower(
+        lambda: open_follower_consumer(bootstrap, TENANTS.name, client_id=client_id),
+        lambda raw: apply_revocation(revocations, parse_envelope(raw)),
+        name="revocation-feed",
+    )
