@@ -23,11 +23,11 @@ from parkos.grpc import current_principal
 from parkos.ids import new_id
 from parkos.logging import current_correlation_id
 from parkos.money_proto import money_from_proto
+from parkos.page_tokens import PageTokens, page_size
 
 from services.tenants import mapping, request_checks
 from services.tenants.credentials import Credential, CredentialRequest
 from services.tenants.domain import ProfilePatch, Tenant, TenantApplication, TenantStatus
-from services.tenants.page_tokens import PageTokens, page_size
 from services.tenants.revenue import Period, report_revenue
 from services.tenants.store import CredentialQuery, RevenueQuery, TenantQuery, TenantsStore, Transaction
 

@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from parkos.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
-from services.tenants import credit_code
+from parkos import credit_code
 
 LEGAL_NAME_MIN, LEGAL_NAME_MAX = 2, 150
 DESCRIPTION_MAX = 2000

@@ -26,10 +26,10 @@ from parkos.logging import configure_logging, get_logger
 from parkos.metrics import start_metrics_server
 from parkos.mongo import connect_mongo
 from parkos.outbox import OutboxRelay, open_idempotent_producer
+from parkos.page_tokens import PageTokens
 
 from services.tenants.api import SERVICE_NAME, Clock, TenantsApiConfig, TenantsServicer, add_to_server, park_clock
 from services.tenants.handlers import apply_record, seed_revocations
-from services.tenants.page_tokens import PageTokens
 from services.tenants.reference_data import load_reference_data
 from services.tenants.settings import TenantsSettings
 from services.tenants.store import TenantsStore

@@ -18,7 +18,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pymongo import MongoClient
 
-from services.tenants import credit_code
+from parkos import credit_code
 
 pytestmark = pytest.mark.infra
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,9 +93,7 @@ def test_an_administrator_runs_the_park_with_parkctl(running_service: tuple[str,
     assert minted.returncode == 0, minted.stderr
     token = minted.stdout.strip()
 
-    first = "91140100" + "MA0L8K3T"
-    first += credit_code.organisation_check_character(first[8:])
-    code = first + credit_code.check_character(first)
+    code = credit_code.compose("140100", "MA0L8K3T")
     registered = _parkctl(env, target, "--json", "tenants", "register", "--name", "Shanxi Steel Vision Ltd.",
                           "--code", code, "--sub-park", "sp-manufacturing", "--sector", "sec-digital-manufacturing",
                           "--contact", "name=Zhang Min,email=zm@example.cn", token=token)

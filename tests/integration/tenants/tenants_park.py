@@ -17,16 +17,13 @@ from parkos.events.topics import TENANTS
 from parkos.grpc import field_violations, open_channel
 from pymongo import AsyncMongoClient
 
-from services.tenants import credit_code
+from parkos import credit_code
 from services.tenants.main import TenantsService
 
 
 def fresh_credit_code(rng: random.Random = random.Random()) -> str:
     """A valid credit code no other test uses (both check characters computed)."""
-    body = "".join(rng.choice(credit_code.ALPHABET) for _ in range(8))
-    division = "".join(rng.choice("0123456789") for _ in range(6))
-    first = "91" + division + body + credit_code.organisation_check_character(body)
-    return first + credit_code.check_character(first)
+    return credit_code.random_code(rng)
 
 
 def registration(**overrides: object) -> tenants_pb2.RegisterTenantRequest:

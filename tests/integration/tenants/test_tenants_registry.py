@@ -10,7 +10,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from park.tenants.v1 import tenants_pb2
 from parkos.ids import new_id
 
-from services.tenants import credit_code
+from parkos import credit_code
 
 from tests.integration.tenants.tenants_park import Park, fresh_credit_code, registration, violated_fields
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.tenants import credit_code
+from parkos import credit_code
 
 # Published codes of well-known enterprises (business licences are public).
 REAL_CODES = ["914403001922038216", "91330100716105852F", "9144030071526726XG", "91310000MA1FL1MMXL"]
@@ -82,3 +82,11 @@ def test_swapping_two_different_neighbours_fails(code: str, position: int) -> No
         return
     swapped = code[:position] + b + a + code[position + 2 :]
     assert not credit_code.is_valid(swapped)
+
+
+def test_composed_and_random_codes_are_valid() -> None:
+    import random
+
+    assert credit_code.is_valid(credit_code.compose("140100", "MA0L8K3T"))
+    rng = random.Random(7)
+    assert all(credit_code.is_valid(credit_code.random_code(rng)) for _ in range(200))

@@ -10,11 +10,11 @@ from park.tenants.v1 import events_pb2, tenants_pb2
 from parkos.auth import RevocationList
 from parkos.errors import InvalidArgument
 from parkos.events import build_envelope
+from parkos.page_tokens import MAX_PAGE_SIZE, PageTokens, page_size
 
 from services.tenants import request_checks
 from services.tenants.handlers import apply_record
 from services.tenants.tenant_cache import TenantCache
-from services.tenants.page_tokens import MAX_PAGE_SIZE, PageTokens, page_size
 
 TOKENS = PageTokens(b"0123456789abcdef-test-secret")
 QUERY = {"method": "ListTenants", "sector_id": "sec-fintech"}

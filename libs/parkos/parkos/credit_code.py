@@ -71,3 +71,21 @@ def is_valid(code: str) -> bool:
 
 def _organisation_value(char: str) -> int:
     return int(char) if char.isdigit() else ord(char) - ord("A") + 10
+
+
+def compose(division: str, organisation_body: str, *, authority: str = "9", category: str = "1") -> str:
+    """A code built as an issuing authority builds one: both check characters computed.
+
+    For seed data, simulators and tests; `division` is six digits, `organisation_body`
+    the eight characters of the organisation code before its check digit.
+    """
+    organisation = organisation_body + organisation_check_character(organisation_body)
+    first_seventeen = authority + category + division + organisation
+    return first_seventeen + check_character(first_seventeen)
+
+
+def random_code(rng) -> str:
+    """A valid code with a random division and organisation body, drawn from `rng` (random.Random)."""
+    division = "".join(rng.choice("0123456789") for _ in range(6))
+    body = "".join(rng.choice(ALPHABET) for _ in range(8))
+    return compose(division, body)
