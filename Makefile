@@ -31,6 +31,9 @@ infra-down: ## stop Kafka and SecantusDB
 infra-status: ## show whether Kafka and SecantusDB are up
 	bash infra/status.sh
 
+run: setup ## start the infrastructure, every service, and the simulator's live view (Ctrl-C stops the services)
+	bash infra/run-park.sh
+
 test: setup ## run every test suite against real infrastructure (started if not running)
 	$(PY) -m pytest -q
 
@@ -44,7 +47,8 @@ test-e2e: setup
 	$(PY) -m pytest -q tests/e2e
 
 bench: setup infra-up ## run the benchmarks under bench/ and print their figures
-	$(PY) bench/outbox.py
+	$(PY) -m bench.outbox
+	$(PY) -m bench.tenants
 
 helm-check: setup ## render and validate the helm chart and docker-compose.yml (builds helm with Go once)
 	bash infra/helm-check.sh

@@ -14,5 +14,5 @@ editable=()
 for member in libs/* tools/*; do
   [ -f "$member/pyproject.toml" ] && editable+=(-e "$member")
 done
-uv pip install --quiet --python .venv/bin/python --no-deps "${editable[@]}"
+uv pip install --quiet --python .venv/bin/python --no-deps --no-sources "${editable[@]}"
 echo "python environment ready: .venv ($(.venv/bin/python --version))"

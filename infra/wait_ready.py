@@ -1,4 +1,4 @@
-"""Waits until Kafka answers a metadata request or MongoDB answers ping: readiness, not just an open port."""
+"""Waits until Kafka answers a metadata request, MongoDB a ping, or a gRPC server says SERVING."""
 import argparse
 import sys
 import time
@@ -22,13 +22,25 @@ def mongo_ready(uri: str) -> bool:
         return client.admin.command("ping").get("ok") == 1
 
 
+def grpc_ready(target: str) -> bool:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(target) as channel:
+        response = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+        return response.status == health_pb2.HealthCheckResponse.SERVING
+
+
+PROBES = {"kafka": kafka_ready, "mongo": mongo_ready, "grpc": grpc_ready}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["kafka", "mongo"])
+    parser.add_argument("kind", choices=sorted(PROBES))
     parser.add_argument("address")
     parser.add_argument("--timeout", type=float, default=60)
     args = parser.parse_args()
-    probe = kafka_ready if args.kind == "kafka" else mongo_ready
+    probe = PROBES[args.kind]
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         try:

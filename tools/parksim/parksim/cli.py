@@ -1,0 +1,85 @@
+"""`parksim run`: drive the park and watch it (what `make run` shows)."""
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+from pathlib import Path
+
+import grpc
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from parksim.activity import ActivityLog
+from parksim.clients import ParkClients, mint_admin_token
+from parksim.snapshot import take_snapshot
+from parksim.tenants_traffic import TenantsTraffic
+from parksim.view import render, summary_line
+
+app = typer.Typer(add_completion=False, help="The Park OS simulator.")
+
+
+@app.callback()
+def _root() -> None:
+    """Drive traffic through the park's public gRPC APIs."""
+
+
+@app.command()
+def run(
+    signing_key: Path = typer.Option(..., exists=True, dir_okay=False, help="the park's token-signing key (PEM)"),
+    tenants_target: str = typer.Option("127.0.0.1:50051", help="host:port of the tenants service"),
+    actions_per_second: float = typer.Option(4.0, min=0.1, help="how busy the park is"),
+    duration: float = typer.Option(0.0, min=0.0, help="seconds to run; 0 runs until Ctrl-C"),
+    seed: int = typer.Option(2024, help="random seed, for a repeatable park"),
+) -> None:
+    """Register enterprises, activate them, declare revenue, run spot checks; show the park live."""
+    clients = ParkClients(tenants_target=tenants_target, token=mint_admin_token(signing_key))
+    try:
+        asyncio.run(_simulate(clients, actions_per_second, duration, random.Random(seed)))
+    except KeyboardInterrupt:
+        pass
+
+
+async def _simulate(clients: ParkClients, rate: float, duration: float, rng: random.Random) -> None:
+    activity = ActivityLog()
+    tenants = TenantsTraffic(clients, activity, rng)
+    await tenants.prepare()
+    traffic = asyncio.create_task(_drive(tenants, rate, activity))
+    try:
+        await _show(clients, activity, duration)
+    finally:
+        traffic.cancel()
+        await asyncio.gather(traffic, return_exceptions=True)
+        await clients.close()
+
+
+async def _drive(tenants: TenantsTraffic, rate: float, activity: ActivityLog) -> None:
+    while True:
+        try:
+            await tenants.step()
+        except grpc.aio.AioRpcError as error:
+            # a refused call is part of a real park's day: show it and go on
+            activity.record("refused", f"{error.code().name}: {error.details()}")
+        await asyncio.sleep(1.0 / rate)
+
+
+async def _show(clients: ParkClients, activity: ActivityLog, duration: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + duration if duration else None
+    console = Console()
+    if not console.is_terminal:
+        while deadline is None or loop.time() < deadline:
+            await asyncio.sleep(2.0)
+            print(summary_line(await take_snapshot(clients), activity), flush=True)
+        return
+    with Live(render(await take_snapshot(clients), activity), console=console, refresh_per_second=2) as live:
+        while deadline is None or loop.time() < deadline:
+            await asyncio.sleep(1.0)
+            live.update(render(await take_snapshot(clients), activity))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="parksim")
+    sys.exit(0)

@@ -1,0 +1,41 @@
+"""The live terminal view of `make run` (rich), or plain lines when there is no terminal."""
+from __future__ import annotations
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+
+from parksim.activity import ActivityLog
+from parksim.snapshot import ParkSnapshot
+
+
+def tenants_table(snapshot: ParkSnapshot) -> Table:
+    """Tenants per sub-park and status, with each sub-park's trade fee."""
+    table = Table(title=f"Tenants by sub-park ({snapshot.tenant_count} in all)", expand=True)
+    for column in ("sub-park", "fee", "active", "pending", "suspended", "offboarded"):
+        table.add_column(column, justify="left" if column == "sub-park" else "right")
+    for sub_park_id, counts in snapshot.tenants_by_sub_park.items():
+        fee = snapshot.trade_fee_bps.get(sub_park_id, 0)
+        table.add_row(
+            snapshot.sub_park_names.get(sub_park_id, sub_park_id), f"{fee / 100:.2f}%",
+            *(str(counts.get(status, 0)) for status in ("active", "pending", "suspended", "offboarded")),
+        )
+    return table
+
+
+def activity_panel(activity: ActivityLog) -> Panel:
+    """The latest actions and how many of each the simulator has done."""
+    totals = "  ".join(f"{kind}: {count}" for kind, count in sorted(activity.counts.items()))
+    return Panel("\n".join(activity.lines()) or "starting...", title=f"Activity  ({totals})")
+
+
+def render(snapshot: ParkSnapshot, activity: ActivityLog) -> Group:
+    """The whole screen."""
+    return Group(tenants_table(snapshot), activity_panel(activity))
+
+
+def summary_line(snapshot: ParkSnapshot, activity: ActivityLog) -> str:
+    """One line for a log or a pipe (no terminal)."""
+    active = sum(counts.get("active", 0) for counts in snapshot.tenants_by_sub_park.values())
+    totals = " ".join(f"{kind}={count}" for kind, count in sorted(activity.counts.items()))
+    return f"park: tenants={snapshot.tenant_count} active={active} | {totals}"
