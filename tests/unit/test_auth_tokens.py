@@ -311,3 +311,25 @@ def test_hash_token_secret():
     assert digest != hash_token_secret("secret-tokeN")
     assert len(digest) == 64 and int(digest, 16) >= 0
     assert "secret" not in digest
+
+
+def test_a_cached_token_is_still_refused_once_revoked_or_expired() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from parkos.auth import RevocationList, Role, TokenIssuer, TokenVerifier, generate_signing_key
+    from parkos.errors import Unauthenticated
+
+    private_pem, public_pem = generate_signing_key()
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    revocations = RevocationList()
+    verifier = TokenVerifier(public_pem, revocations=revocations, clock=lambda: now[0])
+    issued = TokenIssuer(private_pem, clock=lambda: now[0]).issue(Role.ADMIN, "ops", ttl=timedelta(minutes=5))
+    assert verifier.verify(issued.token).subject == "ops"
+    assert verifier.verify(issued.token).subject == "ops"  # served from the signature cache
+    now[0] += timedelta(minutes=10)
+    with pytest.raises(Unauthenticated, match="expired"):
+        verifier.verify(issued.token)
+    now[0] -= timedelta(minutes=10)
+    revocations.revoke(issued.token_id, issued.expires_at)
+    with pytest.raises(Unauthenticated, match="revoked"):
+        verifier.verify(issued.token)
