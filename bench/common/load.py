@@ -2,6 +2,8 @@
 
 - `run_closed_loop`: C workers each call the operation again as soon as the previous
   call returns; the throughput it reaches is what the system sustains at that concurrency.
+- `sweep_closed_loop`, `best_throughput`: the closed loop at a few concurrencies in turn,
+  and the one that got the most through (the sustainable rate).
 - `run_open_loop`: calls start on a fixed schedule (rate per second) whatever the
   previous calls are doing, as real clients do; latency is measured from the *intended*
   start, so a stalled system is not hidden by a driver that slowed down with it
@@ -14,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bench.common.stats import LatencyHistogram, rate
 
 Operation = Callable[[], Awaitable[object]]
+K = TypeVar("K")
 
 LATE_SECONDS = 0.010  # an open-loop start this far behind its slot counts as late
 
@@ -76,6 +80,33 @@ async def run_closed_loop(
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     result.seconds = seconds
     return result
+
+
+async def sweep_closed_loop(
+    op: Operation,
+    concurrencies: Iterable[int],
+    *,
+    seconds: float,
+    warmup_seconds: float = 0.5,
+    before: Callable[[int], None] | None = None,
+) -> dict[int, LoadResult]:
+    """`run_closed_loop` at each concurrency, one after the other; concurrency -> result.
+
+    `before(concurrency)` is called before each step (a progress line, say).
+    """
+    results = {}
+    for concurrency in concurrencies:
+        if before is not None:
+            before(concurrency)
+        results[concurrency] = await run_closed_loop(
+            op, concurrency=concurrency, seconds=seconds, warmup_seconds=warmup_seconds
+        )
+    return results
+
+
+def best_throughput(results: Mapping[K, LoadResult]) -> tuple[K, LoadResult]:
+    """The entry with the highest throughput (the first of equals): the rate the system sustains."""
+    return max(results.items(), key=lambda item: item[1].throughput)
 
 
 async def run_open_loop(

@@ -1,6 +1,12 @@
-"""Plain-text tables and the targets section every benchmark ends with."""
+"""What a benchmark prints: plain-text tables, the targets section every benchmark ends with,
+and progress lines.
+
+The report (tables, targets) goes to stdout and progress to stderr, so that
+`python -m bench.x > report.txt` keeps a clean report while the terminal shows where the run is.
+"""
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +28,11 @@ def fmt_ms(milliseconds: float) -> str:
 def fmt_count(count: int) -> str:
     """`20,000`."""
     return f"{count:,}"
+
+
+def progress(text: str) -> None:
+    """A progress line on stderr; the report goes to stdout."""
+    print(f"  .. {text}", file=sys.stderr, flush=True)
 
 
 @dataclass
