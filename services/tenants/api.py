@@ -27,7 +27,7 @@ from parkos.page_tokens import PageTokens, page_size
 
 from services.tenants import mapping, request_checks
 from services.tenants.credentials import Credential, CredentialRequest
-from services.tenants.domain import ProfilePatch, Tenant, TenantApplication, TenantStatus
+from services.tenants.domain import ProfilePatch, SubPark, Tenant, TenantApplication, TenantStatus, checked_trade_fee
 from services.tenants.revenue import Period, report_revenue
 from services.tenants.store import CredentialQuery, RevenueQuery, TenantQuery, TenantsStore, Transaction
 
@@ -177,6 +177,26 @@ class TenantsServicer(tenants_pb2_grpc.TenantsServiceServicer):
         current_principal()
         reference = await self._store.reference_data()
         return tenants_pb2.ListSectorsResponse(sectors=[mapping.sector_to_proto(s) for s in reference.sectors])
+
+    async def SetTradeFee(self, request: tenants_pb2.SetTradeFeeRequest, context: Any) -> tenants_pb2.SubPark:
+        """Admin: a sub-park's trade-fee rate, published (SubParkDefined) for the trades service."""
+        principal = _admin(request)
+        if not request.sub_park_id:
+            raise InvalidArgument.for_field("sub_park_id", "is required")
+        checked_trade_fee(request.trade_fee_bps)  # bad input first: nothing is looked up
+        now = self._clock()
+
+        async def set_fee(tx: Transaction) -> SubPark:
+            sub_park, event = (await tx.sub_park(request.sub_park_id)).with_trade_fee(
+                request.trade_fee_bps, actor=principal.subject, now=now
+            )
+            await tx.save_sub_park(sub_park)
+            tx.record(event)
+            return sub_park
+
+        sub_park = await self._transaction(set_fee)
+        self._store.forget_reference_data()
+        return mapping.sub_park_to_proto(sub_park)
 
     async def IssueCredential(
         self, request: tenants_pb2.IssueCredentialRequest, context: Any

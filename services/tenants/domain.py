@@ -27,6 +27,7 @@ CONTACT_NAME_MAX = 64
 CONTACT_TITLE_MAX = 64
 EMAIL_MAX = 254
 REASON_MAX = 500
+TRADE_FEE_MAX_BPS = 10_000
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE = re.compile(r"\+?[0-9][0-9 \-]{4,30}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -62,6 +63,31 @@ class SubPark:
     theme: str
     trade_fee_bps: int
     headquarters: bool = False
+
+    def defined(self, *, actor: str, now: datetime) -> SubParkDefined:
+        """The event announcing this sub-park as it is (seeded, or its rate changed)."""
+        return SubParkDefined(self, defined_by=actor, defined_at=now)
+
+    def with_trade_fee(self, trade_fee_bps: int, *, actor: str, now: datetime) -> tuple[SubPark, SubParkDefined]:
+        """The sub-park at a new trade-fee rate (0..10000 basis points), and its event."""
+        changed = replace(self, trade_fee_bps=checked_trade_fee(trade_fee_bps))
+        return changed, changed.defined(actor=actor, now=now)
+
+
+def checked_trade_fee(trade_fee_bps: int) -> int:
+    """A trade-fee rate in basis points of gross: 0..10000, or INVALID_ARGUMENT on ``trade_fee_bps``."""
+    if type(trade_fee_bps) is not int or not 0 <= trade_fee_bps <= TRADE_FEE_MAX_BPS:
+        raise InvalidArgument.for_field("trade_fee_bps", f"must be within 0..{TRADE_FEE_MAX_BPS} basis points")
+    return trade_fee_bps
+
+
+@dataclass(frozen=True)
+class SubParkDefined:
+    """A sub-park as it now is: first seeded, or its trade-fee rate changed (the trades service's fee)."""
+
+    sub_park: SubPark
+    defined_by: str
+    defined_at: datetime
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,9 @@ class TenantsService:
     async def start(self) -> int:
         """Prepare storage and topics, start the relay, the feed and the server; returns the port."""
         await self.store.ensure_indexes()
-        reference = await self.store.seed_reference_data(load_reference_data(self.settings.reference_data_file))
+        reference = await self.store.seed_reference_data(
+            load_reference_data(self.settings.reference_data_file), now=self._clock()
+        )
         await ensure_topics(self.settings.kafka_bootstrap, [TENANTS, DLQ])
         seeded = seed_revocations(self.revocations, await self.store.revoked_credentials(self._clock()))
         await self.relay.start()

@@ -21,6 +21,7 @@ from services.tenants.domain import (
     Contact,
     Sector,
     SubPark,
+    SubParkDefined,
     Tenant,
     TenantProfileUpdated,
     TenantRegistered,
@@ -48,6 +49,7 @@ ROLE_FROM_PROTO = {value: key for key, value in ROLE_TO_PROTO.items()}
 
 DomainEvent = (
     TenantRegistered | TenantProfileUpdated | TenantStatusChanged | CredentialIssued | CredentialRevoked | RevenueReported
+    | SubParkDefined
 )
 
 
@@ -182,6 +184,11 @@ def event_payload(event: DomainEvent) -> tuple[Message, str, str]:
             return _revoked_payload(credential), credential.credential_id, credential.tenant_id
         case RevenueReported(report, sub_park_id, sector_id):
             return _revenue_payload(report, sub_park_id, sector_id), revenue_key(report), report.tenant_id
+        case SubParkDefined(sub_park, actor, defined_at):
+            payload = events_pb2.SubParkDefined(
+                sub_park=sub_park_to_proto(sub_park), defined_by=actor, defined_at=timestamp(defined_at)
+            )
+            return payload, sub_park.sub_park_id, ""
     raise TypeError(f"not a tenants domain event: {event!r}")
 
 

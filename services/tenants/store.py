@@ -26,7 +26,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.tenants import documents
 from services.tenants.credentials import Credential
-from services.tenants.domain import ReferenceData, Tenant, TenantStatus
+from services.tenants.domain import ReferenceData, SubPark, Tenant, TenantStatus
 from services.tenants.mapping import DomainEvent, event_envelope
 from services.tenants.revenue import Period, RevenueReport
 from services.tenants.tenant_cache import TenantCache
@@ -133,6 +133,43 @@ class Transaction:
         )
         return documents.revenue_from_document(document) if document else None
 
+    async def sub_park(self, sub_park_id: str) -> SubPark:
+        """The sub-park, read in this transaction; NotFound when there is none."""
+        document = await self._db[SUB_PARKS_COLLECTION].find_one({"_id": sub_park_id}, session=self._session)
+        if document is None:
+            raise NotFound("sub-park not found")
+        return documents.sub_park_from_document(document)
+
+    async def save_sub_park(self, sub_park: SubPark) -> None:
+        """Store the sub-park's changed fields (its place in the seeded order stays)."""
+        document = {**documents.sub_park_document(sub_park, position=0), "published": True}
+        document.pop("position")
+        await self._db[SUB_PARKS_COLLECTION].update_one({"_id": sub_park.sub_park_id}, {"$set": document},
+                                                        session=self._session)
+
+    async def add_missing_sub_parks(self, sub_parks: Iterable[SubPark]) -> list[SubPark]:
+        """Insert the sub-parks not stored yet (at their place in ``sub_parks``); returns those inserted."""
+        ordered = list(sub_parks)
+        collection = self._db[SUB_PARKS_COLLECTION]
+        cursor = collection.find({"_id": {"$in": [s.sub_park_id for s in ordered]}}, {"_id": 1}, session=self._session)
+        stored = {document["_id"] async for document in cursor}
+        missing = [(position, s) for position, s in enumerate(ordered) if s.sub_park_id not in stored]
+        if missing:
+            await collection.insert_many(
+                [{**documents.sub_park_document(s, position), "published": True} for position, s in missing],
+                session=self._session,
+            )
+        return [s for _, s in missing]
+
+    async def publish_unpublished_sub_parks(self) -> list[SubPark]:
+        """Sub-parks stored before they were published (databases seeded by older versions), now marked."""
+        collection = self._db[SUB_PARKS_COLLECTION]
+        found = await collection.find({"published": {"$ne": True}}, session=self._session).sort("position", ASCENDING).to_list()
+        if found:
+            await collection.update_many({"_id": {"$in": [d["_id"] for d in found]}}, {"$set": {"published": True}},
+                                         session=self._session)
+        return [documents.sub_park_from_document(document) for document in found]
+
     async def add_revenue(self, report: RevenueReport) -> None:
         """Store ``report`` as the current version of its period, superseding the previous one."""
         reports = self._db[REVENUE_COLLECTION]
@@ -211,19 +248,32 @@ class TenantsStore:
             self._on_commit()
         return result
 
-    async def seed_reference_data(self, reference: ReferenceData) -> ReferenceData:
-        """Insert the sub-parks and sectors that do not exist yet; returns what is stored."""
-        for collection, items, to_document in (
-            (SUB_PARKS_COLLECTION, reference.sub_parks, documents.sub_park_document),
-            (SECTORS_COLLECTION, reference.sectors, documents.sector_document),
-        ):
-            operations = [
-                UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
-                for doc in (to_document(item, position) for position, item in enumerate(items))
-            ]
-            await self.db[collection].bulk_write(operations, ordered=False)
-        self._reference = None
+    async def seed_reference_data(self, reference: ReferenceData, *, now: datetime) -> ReferenceData:
+        """Insert the sub-parks and sectors that do not exist yet; returns what is stored.
+
+        Each sub-park inserted is published (SubParkDefined, in the same transaction), so the
+        trades service learns its trade-fee rate; sub-parks already stored are left alone, except
+        that one stored by a version that did not publish yet is published once.
+        """
+
+        async def seed_sub_parks(tx: Transaction) -> None:
+            for sub_park in await tx.add_missing_sub_parks(reference.sub_parks):
+                tx.record(sub_park.defined(actor="", now=now))
+            for sub_park in await tx.publish_unpublished_sub_parks():
+                tx.record(sub_park.defined(actor="", now=now))
+
+        await self.transaction(seed_sub_parks, correlation_id=None)
+        operations = [
+            UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
+            for doc in (documents.sector_document(sector, position) for position, sector in enumerate(reference.sectors))
+        ]
+        await self.db[SECTORS_COLLECTION].bulk_write(operations, ordered=False)
+        self.forget_reference_data()
         return await self.reference_data()
+
+    def forget_reference_data(self) -> None:
+        """Read the reference data again on next use (after a change on this replica)."""
+        self._reference = None
 
     async def reference_data(self) -> ReferenceData:
         """The sub-parks and sectors as stored, in their seeded order (at most ``reference_seconds`` old)."""

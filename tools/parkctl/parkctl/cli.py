@@ -8,9 +8,9 @@ from typing import Annotated
 import grpc
 import typer
 
-from parkctl import auth, tenants
+from parkctl import auth, orders, pools, products, tenants
 from parkctl.output import report_rpc_error
-from parkctl.session import DEFAULT_TENANTS_TARGET, Session
+from parkctl.session import DEFAULT_TENANTS_TARGET, DEFAULT_TRADES_TARGET, Session
 
 app = typer.Typer(
     help="Park OS administration over the services' public gRPC APIs.",
@@ -19,6 +19,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(tenants.app, name="tenants")
+app.add_typer(products.app, name="products")
+app.add_typer(orders.app, name="orders")
+app.add_typer(pools.app, name="pools")
 app.add_typer(auth.app, name="auth")
 
 
@@ -27,13 +30,16 @@ def options(
     ctx: typer.Context,
     tenants_target: Annotated[str, typer.Option("--tenants-target", envvar="PARKCTL_TENANTS_TARGET",
                                                 help="host:port of the tenants service")] = DEFAULT_TENANTS_TARGET,
+    trades_target: Annotated[str, typer.Option("--trades-target", envvar="PARKCTL_TRADES_TARGET",
+                                               help="host:port of the trades service")] = DEFAULT_TRADES_TARGET,
     token: Annotated[str | None, typer.Option("--token", envvar="PARKCTL_TOKEN", help="Bearer token",
                                               show_default=False)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each call")] = 10.0,
 ) -> None:
     """Global options, before the command."""
-    session = Session(tenants_target=tenants_target, token=token, json=json_output, timeout=timeout)
+    session = Session(tenants_target=tenants_target, trades_target=trades_target, token=token, json=json_output,
+                      timeout=timeout)
     ctx.obj = session
     ctx.call_on_close(session.close)
 

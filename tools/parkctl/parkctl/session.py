@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 import grpc
 from park.tenants.v1 import tenants_pb2_grpc
+from park.trades.v1 import trades_pb2_grpc
 from parkos.grpc import open_sync_channel
 
 DEFAULT_TENANTS_TARGET = "127.0.0.1:50051"
+DEFAULT_TRADES_TARGET = "127.0.0.1:50052"
 
 
 @dataclass
@@ -16,6 +18,7 @@ class Session:
     """Options given before the command; channels are opened on first use and closed at exit."""
 
     tenants_target: str = DEFAULT_TENANTS_TARGET
+    trades_target: str = DEFAULT_TRADES_TARGET
     token: str | None = None
     json: bool = False
     timeout: float = 10.0
@@ -24,6 +27,10 @@ class Session:
     def tenants(self) -> tenants_pb2_grpc.TenantsServiceStub:
         """A stub of the tenants service that sends this session's token."""
         return tenants_pb2_grpc.TenantsServiceStub(self._open(self.tenants_target))
+
+    def trades(self) -> trades_pb2_grpc.TradesServiceStub:
+        """A stub of the trades service that sends this session's token."""
+        return trades_pb2_grpc.TradesServiceStub(self._open(self.trades_target))
 
     def close(self) -> None:
         for channel in self._channels:
