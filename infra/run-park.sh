@@ -44,10 +44,14 @@ start_service() {
   echo "$name: serving on 127.0.0.1:$port (metrics :$metrics, log $logs/$name.log)"
 }
 
+targets=()
 for entry in "${SERVICES[@]}"; do
   read -r name port metrics <<<"$entry"
-  [ -f "services/$name/main.py" ] && start_service "$name" "$port" "$metrics"
+  if [ -f "services/$name/main.py" ]; then
+    start_service "$name" "$port" "$metrics"
+    targets+=("--$name-target" "127.0.0.1:$port")
+  fi
 done
 
 echo "admin token for parkctl:  export PARKCTL_TOKEN=\$(.venv/bin/parkctl auth admin-token --signing-key $keys/token-signing.pem)"
-"$ROOT/.venv/bin/parksim" run --signing-key "$keys/token-signing.pem" ${PARKSIM_ARGS:-}
+"$ROOT/.venv/bin/parksim" run --signing-key "$keys/token-signing.pem" "${targets[@]}" ${PARKSIM_ARGS:-}

@@ -14,7 +14,9 @@ from rich.live import Live
 from parksim.activity import ActivityLog
 from parksim.clients import ParkClients, mint_admin_token
 from parksim.snapshot import take_snapshot
+from parksim.tenant_tokens import TenantTokens
 from parksim.tenants_traffic import TenantsTraffic
+from parksim.trades_traffic import TradesTraffic
 from parksim.view import render, summary_line
 
 app = typer.Typer(add_completion=False, help="The Park OS simulator.")
@@ -29,12 +31,15 @@ def _root() -> None:
 def run(
     signing_key: Path = typer.Option(..., exists=True, dir_okay=False, help="the park's token-signing key (PEM)"),
     tenants_target: str = typer.Option("127.0.0.1:50051", help="host:port of the tenants service"),
+    trades_target: str = typer.Option("", help="host:port of the trades service; empty: no exchange traffic"),
+    analytics_target: str = typer.Option("", help="host:port of the analytics service; empty: no live figures"),
     actions_per_second: float = typer.Option(4.0, min=0.1, help="how busy the park is"),
     duration: float = typer.Option(0.0, min=0.0, help="seconds to run; 0 runs until Ctrl-C"),
     seed: int = typer.Option(2024, help="random seed, for a repeatable park"),
 ) -> None:
-    """Register enterprises, activate them, declare revenue, run spot checks; show the park live."""
-    clients = ParkClients(tenants_target=tenants_target, token=mint_admin_token(signing_key))
+    """Register enterprises, declare revenue, list and trade data products; show the park live."""
+    clients = ParkClients(tenants_target=tenants_target, token=mint_admin_token(signing_key),
+                          trades_target=trades_target or None, analytics_target=analytics_target or None)
     try:
         asyncio.run(_simulate(clients, actions_per_second, duration, random.Random(seed)))
     except KeyboardInterrupt:
@@ -45,38 +50,48 @@ async def _simulate(clients: ParkClients, rate: float, duration: float, rng: ran
     activity = ActivityLog()
     tenants = TenantsTraffic(clients, activity, rng)
     await tenants.prepare()
-    traffic = asyncio.create_task(_drive(tenants, rate, activity))
+    streams = [tenants]
+    exchange = None
+    if clients.trades_target:
+        exchange = TradesTraffic(clients, TenantTokens(clients), tenants.active_tenant_ids, activity, rng)
+        streams.append(exchange)
+    traffic = asyncio.create_task(_drive(streams, rate, activity, rng))
     try:
-        await _show(clients, activity, duration)
+        await _show(clients, activity, exchange, duration)
     finally:
         traffic.cancel()
         await asyncio.gather(traffic, return_exceptions=True)
         await clients.close()
 
 
-async def _drive(tenants: TenantsTraffic, rate: float, activity: ActivityLog) -> None:
+async def _drive(streams: list, rate: float, activity: ActivityLog, rng: random.Random) -> None:
+    # the tenants' own business (joining, declaring revenue) is a third of what happens
+    weights = [1.0] + [2.0] * (len(streams) - 1)
     while True:
         try:
-            await tenants.step()
+            await rng.choices(streams, weights)[0].step()
         except grpc.aio.AioRpcError as error:
             # a refused call is part of a real park's day: show it and go on
             activity.record("refused", f"{error.code().name}: {error.details()}")
         await asyncio.sleep(1.0 / rate)
 
 
-async def _show(clients: ParkClients, activity: ActivityLog, duration: float) -> None:
+async def _show(clients: ParkClients, activity: ActivityLog, exchange: TradesTraffic | None, duration: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + duration if duration else None
     console = Console()
     if not console.is_terminal:
         while deadline is None or loop.time() < deadline:
             await asyncio.sleep(2.0)
-            print(summary_line(await take_snapshot(clients), activity), flush=True)
+            print(summary_line(await take_snapshot(clients), activity, exchange), flush=True)
+            for line in reversed(activity.lines()[:3]):
+                print(f"    {line}", flush=True)
         return
-    with Live(render(await take_snapshot(clients), activity), console=console, refresh_per_second=2) as live:
+    with Live(render(await take_snapshot(clients), activity, exchange), console=console,
+              refresh_per_second=2) as live:
         while deadline is None or loop.time() < deadline:
             await asyncio.sleep(1.0)
-            live.update(render(await take_snapshot(clients), activity))
+            live.update(render(await take_snapshot(clients), activity, exchange))
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 from park.tenants.v1 import tenants_pb2_grpc
+from park.trades.v1 import trades_pb2_grpc
 
 from parkos.auth import Role, TokenIssuer
 from parkos.grpc import open_channel
@@ -24,11 +25,18 @@ class ParkClients:
 
     tenants_target: str
     token: str
+    trades_target: str | None = None
+    analytics_target: str | None = None
     _channels: list[grpc.aio.Channel] = field(default_factory=list)
 
     def tenants(self, token: str | None = None) -> tenants_pb2_grpc.TenantsServiceStub:
         """The tenants service, as the admin or with another caller's token."""
         return tenants_pb2_grpc.TenantsServiceStub(self._open(self.tenants_target, token or self.token))
+
+    def trades(self, token: str | None = None) -> trades_pb2_grpc.TradesServiceStub:
+        """The trades service (only when it runs), as the admin or as a tenant."""
+        assert self.trades_target, "the trades service is not part of this park"
+        return trades_pb2_grpc.TradesServiceStub(self._open(self.trades_target, token or self.token))
 
     def _open(self, target: str, token: str) -> grpc.aio.Channel:
         channel = open_channel(target, token=token)

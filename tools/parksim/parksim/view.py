@@ -7,6 +7,7 @@ from rich.table import Table
 
 from parksim.activity import ActivityLog
 from parksim.snapshot import ParkSnapshot
+from parksim.trades_traffic import TradesTraffic
 
 
 def tenants_table(snapshot: ParkSnapshot) -> Table:
@@ -29,13 +30,29 @@ def activity_panel(activity: ActivityLog) -> Panel:
     return Panel("\n".join(activity.lines()) or "starting...", title=f"Activity  ({totals})")
 
 
-def render(snapshot: ParkSnapshot, activity: ActivityLog) -> Group:
+def exchange_panel(exchange: TradesTraffic) -> Panel:
+    """What the simulated buyers' orders settled so far (gross and the park's fees)."""
+    totals = exchange.totals
+    return Panel(
+        f"orders settled: {totals.orders:,}   refunds: {totals.refunds:,}   "
+        f"gross: {totals.gross_minor / 100:,.2f} CNY   park fees: {totals.fee_minor / 100:,.2f} CNY",
+        title="Data exchange (this simulator's orders)",
+    )
+
+
+def render(snapshot: ParkSnapshot, activity: ActivityLog, exchange: TradesTraffic | None = None) -> Group:
     """The whole screen."""
-    return Group(tenants_table(snapshot), activity_panel(activity))
+    parts = [tenants_table(snapshot)]
+    if exchange is not None:
+        parts.append(exchange_panel(exchange))
+    return Group(*parts, activity_panel(activity))
 
 
-def summary_line(snapshot: ParkSnapshot, activity: ActivityLog) -> str:
+def summary_line(snapshot: ParkSnapshot, activity: ActivityLog, exchange: TradesTraffic | None = None) -> str:
     """One line for a log or a pipe (no terminal)."""
     active = sum(counts.get("active", 0) for counts in snapshot.tenants_by_sub_park.values())
     totals = " ".join(f"{kind}={count}" for kind, count in sorted(activity.counts.items()))
-    return f"park: tenants={snapshot.tenant_count} active={active} | {totals}"
+    trades = ""
+    if exchange is not None:
+        trades = f" | orders={exchange.totals.orders} gross={exchange.totals.gross_minor // 100:,} CNY"
+    return f"park: tenants={snapshot.tenant_count} active={active}{trades} | {totals}"

@@ -50,6 +50,7 @@ class InboxConsumer:
         dead_letters: DeadLetterPublisher,
         group_id: str,
         retry_seconds: float = 0.5,
+        commit_every_seconds: float = 1.0,
     ) -> None:
         self._client = client
         self._inbox = db[INBOX_COLLECTION]
@@ -58,8 +59,11 @@ class InboxConsumer:
         self._dead_letters = dead_letters
         self._group_id = group_id
         self._retry_seconds = retry_seconds
+        self._commit_every_seconds = commit_every_seconds
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task | None = None
+        # next offset to commit per partition: only records applied or dead-lettered count
+        self._applied_up_to: dict[TopicPartition, int] = {}
         self.applied = 0
 
     async def start(self) -> None:
@@ -69,12 +73,14 @@ class InboxConsumer:
         self._task = asyncio.create_task(self._run(), name=f"inbox-{self._group_id}")
 
     async def stop(self) -> None:
-        """Leave the group; whatever was not committed is re-delivered to the next owner."""
+        """Commit what was applied, leave the group; the rest is re-delivered to the next owner."""
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._consumer:
+            with contextlib.suppress(KafkaError):
+                await self._commit_applied()
             await self._consumer.stop()
 
     async def _run(self) -> None:
@@ -86,10 +92,18 @@ class InboxConsumer:
                 log.warning("consumer fetch failed, retrying", error=str(error))
                 await asyncio.sleep(self._retry_seconds)
                 continue
+            loop = asyncio.get_running_loop()
+            committed_at = loop.time()
             for partition, records in batches.items():
                 for record in records:
                     await self._process(record)
-                await self._commit(partition, records[-1].offset + 1)
+                    self._applied_up_to[partition] = record.offset + 1
+                    # a batch can take seconds on a slow store: commit as we go, so a restart
+                    # re-reads seconds of events, not the whole batch
+                    if loop.time() - committed_at >= self._commit_every_seconds:
+                        await self._commit_applied()
+                        committed_at = loop.time()
+            await self._commit_applied()
 
     async def _process(self, record: ConsumerRecord) -> None:
         try:
@@ -148,14 +162,18 @@ class InboxConsumer:
                 log.warning("DLQ publish failed, retrying", error=str(publish_error))
                 await asyncio.sleep(self._retry_seconds)
 
-    async def _commit(self, partition: TopicPartition, next_offset: int) -> None:
+    async def _commit_applied(self) -> None:
         assert self._consumer is not None
-        try:
-            await self._consumer.commit({partition: next_offset})
-        except (CommitFailedError, KafkaError) as error:
-            # lost the partition in a rebalance: its new owner re-reads, the inbox de-duplicates
-            log.warning("offset commit failed", partition=str(partition), error=str(error))
+        offsets, self._applied_up_to = self._applied_up_to, {}
+        if not offsets:
             return
-        highwater = self._consumer.highwater(partition)
-        if highwater is not None:
-            _LAG.labels(self._group_id, partition.topic, partition.partition).set(max(highwater - next_offset, 0))
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as error:
+            # lost a partition in a rebalance: its new owner re-reads, the inbox de-duplicates
+            log.warning("offset commit failed", error=str(error))
+            return
+        for partition, next_offset in offsets.items():
+            highwater = self._consumer.highwater(partition)
+            if highwater is not None:
+                _LAG.labels(self._group_id, partition.topic, partition.partition).set(max(highwater - next_offset, 0))
