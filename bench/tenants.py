@@ -110,6 +110,7 @@ class ServiceProcess:
         self.target = f"127.0.0.1:{self.port}"
         self._env = {
             **os.environ, "PARKOS_GRPC_PORT": str(self.port), "PARKOS_MONGO_DATABASE": database,
+            "PARKOS_TENANTS_TOPIC": f"bench.{database}.tenants",
             "PARKOS_MONGO_URI": infra.mongo_uri, "PARKOS_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
             "PARKOS_TOKEN_PRIVATE_KEY_FILE": str(key_file), "PARKOS_ENVIRONMENT": "production",
             "PARKOS_LOG_LEVEL": "INFO", "PARKOS_TENANT_CACHE_SECONDS": str(cache_seconds),

@@ -11,6 +11,8 @@ database, port 0, a test key) and start and stop it in-process.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import asyncio
 import hashlib
 import hmac
@@ -62,10 +64,11 @@ class TenantsService:
         )
         self.cache = TenantCache(ttl=settings.tenant_cache_seconds)
         self.store = TenantsStore(
-            self._client, settings.mongo_database, on_commit=self.relay.notify, cache=self.cache
+            self._client, settings.mongo_database, topic=settings.tenants_topic,
+            on_commit=self.relay.notify, cache=self.cache,
         )
         self.follower = TopicFollower(
-            lambda: open_follower_consumer(bootstrap, TENANTS.name, client_id=f"{name}-follower"),
+            lambda: open_follower_consumer(bootstrap, settings.tenants_topic, client_id=f"{name}-follower"),
             lambda raw: apply_record(raw, revocations=self.revocations, cache=self.cache),
             name="tenants-follower",
         )
@@ -82,7 +85,8 @@ class TenantsService:
         reference = await self.store.seed_reference_data(
             load_reference_data(self.settings.reference_data_file), now=self._clock()
         )
-        await ensure_topics(self.settings.kafka_bootstrap, [TENANTS, DLQ])
+        await ensure_topics(self.settings.kafka_bootstrap, [
+            replace(TENANTS, name=self.settings.tenants_topic), replace(DLQ, name=self.settings.dlq_topic)])
         seeded = seed_revocations(self.revocations, await self.store.revoked_credentials(self._clock()))
         await self.relay.start()
         await self.follower.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from parkos.config import ParkSettings
+from parkos.events.topics import DLQ, TENANTS
 from pydantic import Field, SecretStr
 
 
@@ -23,3 +24,6 @@ class TenantsSettings(ParkSettings):
     # How long GetTenant may serve a tenant from memory (0 turns the cache off); see tenant_cache.py.
     tenant_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     shutdown_grace_seconds: float = 10.0
+    # Topics (overridable so tests and benchmarks run on topics of their own).
+    tenants_topic: str = TENANTS.name
+    dlq_topic: str = DLQ.name

@@ -16,10 +16,9 @@ import secrets
 from pathlib import Path
 
 from parkos.auth import RevocationList, TokenVerifier
-from parkos.auth.revocation_feed import apply_revocation
+from parkos.auth.revocation_feed import follow_revocations
 from parkos.config import load_settings
-from parkos.events import TopicSpec, parse_envelope
-from parkos.events.follower import TopicFollower, open_follower_consumer
+from parkos.events import TopicSpec
 from parkos.events.provisioning import ensure_topics
 from parkos.events.topics import DLQ, TENANTS, TRADES
 from parkos.grpc import GrpcServer, install_signal_handlers
@@ -74,10 +73,8 @@ class TradesService:
             dead_letters=DeadLetterPublisher(self._dlq_producer, topic=settings.dlq_topic),
             group_id=settings.directory_group,
         )
-        self.revocation_feed = TopicFollower(
-            lambda: open_follower_consumer(bootstrap, settings.tenants_topic, client_id=f"{name}-revocations"),
-            lambda raw: apply_revocation(self.revocations, parse_envelope(raw)),
-            name="revocation-feed",
+        self.revocation_feed = follow_revocations(
+            bootstrap, self.revocations, client_id=f"{name}-revocations", topic=settings.tenants_topic
         )
         self.pool_closer = PoolCloser(
             self.store, clock=clock, interval=settings.pool_close_interval_seconds, batch=settings.pool_close_batch

@@ -57,6 +57,7 @@ def running_service(infra, signing_keys, tmp_path) -> Iterator[tuple[str, dict[s
         "PARKOS_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "PARKOS_MONGO_URI": infra.mongo_uri,
         "PARKOS_MONGO_DATABASE": database,
+        "PARKOS_TENANTS_TOPIC": infra.unique_name("test.tenants"),
         "PARKOS_TOKEN_PRIVATE_KEY_FILE": str(key_file),
         "PARKOS_ENVIRONMENT": "production",
         # parkctl runs from the source tree even where it is not installed

@@ -32,6 +32,7 @@ async def park(infra, signing_keys, tmp_path_factory) -> AsyncIterator[Park]:  #
         mongo_uri=infra.mongo_uri,
         mongo_database=database,
         token_private_key_file=key_file,
+        tenants_topic=infra.unique_name("test.tenants"),
     )
     service = TenantsService(settings)
     await service.start()

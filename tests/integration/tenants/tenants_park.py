@@ -13,7 +13,6 @@ from aiokafka import AIOKafkaConsumer
 from park.events.v1.envelope_pb2 import Envelope
 from park.tenants.v1 import tenants_pb2, tenants_pb2_grpc
 from parkos.auth import TokenIssuer
-from parkos.events.topics import TENANTS
 from parkos.grpc import field_violations, open_channel
 from pymongo import AsyncMongoClient
 
@@ -91,10 +90,10 @@ class Park:
         return {name: await db[name].count_documents({}) for name in names}
 
     async def events(self, keys: Iterable[str], *, expect: int, timeout: float = 20.0) -> list[Envelope]:
-        """Envelopes on park.tenants.v1 whose record key is in ``keys``, in topic order per key."""
+        """Envelopes on the service's tenants topic whose record key is in ``keys``, in topic order per key."""
         wanted = set(keys)
         consumer = AIOKafkaConsumer(
-            TENANTS.name, bootstrap_servers=self.kafka_bootstrap, group_id=None,
+            self.service.settings.tenants_topic, bootstrap_servers=self.kafka_bootstrap, group_id=None,
             auto_offset_reset="earliest", enable_auto_commit=False, isolation_level="read_committed",
         )
         await consumer.start()

@@ -11,7 +11,6 @@ from aiokafka import AIOKafkaConsumer
 from park.events.v1.envelope_pb2 import Envelope
 from park.tenants.v1 import events_pb2, tenants_pb2
 from parkos.events import payload_type_name, unpack_payload
-from parkos.events.topics import TENANTS
 
 from services.tenants import documents
 from services.tenants.main import TenantsService
@@ -32,7 +31,7 @@ async def _defined_rows(park: Park) -> list[dict]:
 async def _published(park: Park, event_ids: set[str], timeout: float = 20.0) -> dict[str, Envelope]:
     """The envelopes with these event ids on park.tenants.v1 (reads until all are seen or time is up)."""
     consumer = AIOKafkaConsumer(
-        TENANTS.name, bootstrap_servers=park.kafka_bootstrap, group_id=None, auto_offset_reset="earliest",
+        park.service.settings.tenants_topic, bootstrap_servers=park.kafka_bootstrap, group_id=None, auto_offset_reset="earliest",
         enable_auto_commit=False, isolation_level="read_committed",
     )
     await consumer.start()

@@ -30,10 +30,12 @@ def apply_revocation(revocations: RevocationList, envelope: Envelope) -> bool:
     return True
 
 
-def follow_revocations(bootstrap: str, revocations: RevocationList, *, client_id: str) -> TopicFollower:
-    """A follower of park.tenants.v1 that applies every revocation to ``revocations``."""
+def follow_revocations(
+    bootstrap: str, revocations: RevocationList, *, client_id: str, topic: str = TENANTS.name
+) -> TopicFollower:
+    """A follower of the tenants topic that applies every revocation to ``revocations``."""
     return TopicFollower(
-        lambda: open_follower_consumer(bootstrap, TENANTS.name, client_id=client_id),
+        lambda: open_follower_consumer(bootstrap, topic, client_id=client_id),
         lambda raw: apply_revocation(revocations, parse_envelope(raw)),
         name="revocation-feed",
     )
