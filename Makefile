@@ -5,7 +5,7 @@ PY := .venv/bin/python
 PROTO_OUT := libs/park-protos
 PROTO_FILES := $(shell find protos -name '*.proto' | sort)
 
-.PHONY: help setup protos infra-up infra-down infra-status run stop test test-unit test-integration test-e2e bench lock clean helm-check
+.PHONY: help setup protos infra-up infra-down infra-status run test test-unit test-integration test-e2e bench lock clean helm-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -49,6 +49,8 @@ test-e2e: setup
 bench: setup infra-up ## run the benchmarks under bench/ and print their figures
 	$(PY) -m bench.outbox
 	$(PY) -m bench.tenants
+	$(PY) -m bench.trades
+	if [ -f bench/realtime.py ]; then $(PY) -m bench.realtime; fi
 
 helm-check: setup ## render and validate the helm chart and docker-compose.yml (builds helm with Go once)
 	bash infra/helm-check.sh
