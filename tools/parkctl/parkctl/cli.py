@@ -9,6 +9,7 @@ import grpc
 import typer
 
 from parkctl import auth, orders, pools, products, tenants
+from parkctl import analytics
 from parkctl.output import report_rpc_error
 from parkctl.session import DEFAULT_TENANTS_TARGET, DEFAULT_TRADES_TARGET, Session
 
@@ -22,6 +23,7 @@ app.add_typer(tenants.app, name="tenants")
 app.add_typer(products.app, name="products")
 app.add_typer(orders.app, name="orders")
 app.add_typer(pools.app, name="pools")
+app.add_typer(analytics.app, name="analytics")
 app.add_typer(auth.app, name="auth")
 
 

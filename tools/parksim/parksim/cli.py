@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.live import Live
 
 from parksim.activity import ActivityLog
+from parksim.analytics_view import LiveFigures
 from parksim.clients import ParkClients, mint_admin_token
 from parksim.snapshot import take_snapshot
 from parksim.tenant_tokens import TenantTokens
@@ -55,12 +56,17 @@ async def _simulate(clients: ParkClients, rate: float, duration: float, rng: ran
     if clients.trades_target:
         exchange = TradesTraffic(clients, TenantTokens(clients), tenants.active_tenant_ids, activity, rng)
         streams.append(exchange)
-    traffic = asyncio.create_task(_drive(streams, rate, activity, rng))
+    background = [asyncio.create_task(_drive(streams, rate, activity, rng))]
+    figures = None
+    if clients.analytics_target:
+        figures = LiveFigures(clients.analytics())
+        background.append(asyncio.create_task(figures.follow()))
     try:
-        await _show(clients, activity, exchange, duration)
+        await _show(clients, activity, exchange, figures, duration)
     finally:
-        traffic.cancel()
-        await asyncio.gather(traffic, return_exceptions=True)
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await clients.close()
 
 
@@ -76,22 +82,34 @@ async def _drive(streams: list, rate: float, activity: ActivityLog, rng: random.
         await asyncio.sleep(1.0 / rate)
 
 
-async def _show(clients: ParkClients, activity: ActivityLog, exchange: TradesTraffic | None, duration: float) -> None:
+async def _show(clients: ParkClients, activity: ActivityLog, exchange: TradesTraffic | None,
+                figures: LiveFigures | None, duration: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + duration if duration else None
     console = Console()
     if not console.is_terminal:
         while deadline is None or loop.time() < deadline:
             await asyncio.sleep(2.0)
-            print(summary_line(await take_snapshot(clients), activity, exchange), flush=True)
+            print(summary_line(await _screen_data(clients, figures), activity, exchange, figures), flush=True)
             for line in reversed(activity.lines()[:3]):
                 print(f"    {line}", flush=True)
         return
-    with Live(render(await take_snapshot(clients), activity, exchange), console=console,
+    with Live(render(await _screen_data(clients, figures), activity, exchange, figures), console=console,
               refresh_per_second=2) as live:
         while deadline is None or loop.time() < deadline:
             await asyncio.sleep(1.0)
-            live.update(render(await take_snapshot(clients), activity, exchange))
+            live.update(render(await _screen_data(clients, figures), activity, exchange, figures))
+
+
+async def _screen_data(clients: ParkClients, figures: LiveFigures | None):
+    """The tenants snapshot, and the analytics figures per sub-park when analytics runs."""
+    snapshot = await take_snapshot(clients)
+    if figures is not None:
+        try:
+            await figures.refresh_sub_parks(list(snapshot.sub_park_names))
+        except grpc.aio.AioRpcError:
+            pass  # analytics restarting: the screen keeps its last figures
+    return snapshot
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import grpc
+from park.analytics.v1 import analytics_pb2_grpc
 from park.tenants.v1 import tenants_pb2_grpc
 from park.trades.v1 import trades_pb2_grpc
 
@@ -37,6 +38,11 @@ class ParkClients:
         """The trades service (only when it runs), as the admin or as a tenant."""
         assert self.trades_target, "the trades service is not part of this park"
         return trades_pb2_grpc.TradesServiceStub(self._open(self.trades_target, token or self.token))
+
+    def analytics(self) -> analytics_pb2_grpc.AnalyticsServiceStub:
+        """The analytics service (only when it runs), as the admin: it sees the whole park."""
+        assert self.analytics_target, "the analytics service is not part of this park"
+        return analytics_pb2_grpc.AnalyticsServiceStub(self._open(self.analytics_target, self.token))
 
     def _open(self, target: str, token: str) -> grpc.aio.Channel:
         channel = open_channel(target, token=token)

@@ -10,6 +10,7 @@ from park.common.v1.pagination_pb2 import PageRequest
 from park.tenants.v1 import tenants_pb2
 
 from parksim.activity import ActivityLog
+from parksim.money_text import yuan_rounded
 from parksim.clients import ParkClients
 from parksim.enterprises import invent_enterprise, monthly_revenue_minor
 
@@ -72,7 +73,7 @@ class TenantsTraffic:
         report = await self._tenants.ReportRevenue(tenants_pb2.ReportRevenueRequest(
             tenant_id=tenant_id, period=period, revenue=Money(amount_minor=amount, currency="CNY")))
         verb = "declared" if report.version == 1 else f"corrected (v{report.version})"
-        self._activity.record("revenue", f"{tenant_id} {verb} {period}: {amount // 100:,} CNY")
+        self._activity.record("revenue", f"{tenant_id} {verb} {period}: {yuan_rounded(amount)} CNY")
 
     async def suspend_and_reinstate(self, tenant_id: str) -> None:
         """A compliance hold: suspended, then active again."""

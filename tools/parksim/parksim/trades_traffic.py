@@ -11,6 +11,7 @@ from park.common.v1.money_pb2 import Money
 from park.trades.v1 import events_pb2, trades_pb2
 
 from parksim.activity import ActivityLog
+from parksim.money_text import yuan_rounded
 from parksim.clients import ParkClients
 from parksim.products import invent_product
 from parksim.tenant_tokens import TenantTokens
@@ -79,7 +80,7 @@ class TradesTraffic:
                 product_id=product.product_id, decision=trades_pb2.REVIEW_DECISION_APPROVE,
                 security_assessment_ref=f"SA-{self._rng.randrange(10000, 99999)}" if sensitive else ""))
             self._orderable.append((product.product_id, seller))
-            self._activity.record("listed", f"approved '{idea.title}' at {idea.price_minor // 100:,} CNY")
+            self._activity.record("listed", f"approved '{idea.title}' at {yuan_rounded(idea.price_minor)} CNY")
         else:
             await self._admin.ReviewProduct(trades_pb2.ReviewProductRequest(
                 product_id=product.product_id, decision=trades_pb2.REVIEW_DECISION_REJECT,
@@ -95,7 +96,7 @@ class TradesTraffic:
             idempotency_key=str(uuid.uuid4()), product_id=product_id))
         self._count_settlement(order)
         self._activity.record("order", f"{buyer} bought {order.product_title[:40]} for "
-                                       f"{order.settlement.gross.amount_minor // 100:,} CNY")
+                                       f"{yuan_rounded(order.settlement.gross.amount_minor)} CNY")
 
     async def join_or_open_pool(self) -> None:
         """Buyers join an open demand pool, or a seller opens one that closes in half a minute."""
@@ -129,7 +130,7 @@ class TradesTraffic:
         self.totals.refunds += 1
         self.totals.gross_minor -= order.refund.gross.amount_minor
         self.totals.fee_minor -= order.refund.fee.amount_minor
-        self._activity.record("refund", f"refunded {order_id} ({order.refund.gross.amount_minor // 100:,} CNY)")
+        self._activity.record("refund", f"refunded {order_id} ({yuan_rounded(order.refund.gross.amount_minor)} CNY)")
 
     def _count_settlement(self, order: trades_pb2.Order) -> None:
         self.totals.orders += 1

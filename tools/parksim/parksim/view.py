@@ -6,6 +6,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 from parksim.activity import ActivityLog
+from parksim.analytics_view import LiveFigures, revenue_table, top_tenants_table
+from parksim.money_text import yuan, yuan_rounded
 from parksim.snapshot import ParkSnapshot
 from parksim.trades_traffic import TradesTraffic
 
@@ -18,7 +20,7 @@ def tenants_table(snapshot: ParkSnapshot) -> Table:
     for sub_park_id, counts in snapshot.tenants_by_sub_park.items():
         fee = snapshot.trade_fee_bps.get(sub_park_id, 0)
         table.add_row(
-            snapshot.sub_park_names.get(sub_park_id, sub_park_id), f"{fee / 100:.2f}%",
+            snapshot.sub_park_names.get(sub_park_id, sub_park_id), f"{fee // 100}.{fee % 100:02d}%",
             *(str(counts.get(status, 0)) for status in ("active", "pending", "suspended", "offboarded")),
         )
     return table
@@ -35,24 +37,33 @@ def exchange_panel(exchange: TradesTraffic) -> Panel:
     totals = exchange.totals
     return Panel(
         f"orders settled: {totals.orders:,}   refunds: {totals.refunds:,}   "
-        f"gross: {totals.gross_minor / 100:,.2f} CNY   park fees: {totals.fee_minor / 100:,.2f} CNY",
+        f"gross: {yuan(totals.gross_minor)} CNY   park fees: {yuan(totals.fee_minor)} CNY",
         title="Data exchange (this simulator's orders)",
     )
 
 
-def render(snapshot: ParkSnapshot, activity: ActivityLog, exchange: TradesTraffic | None = None) -> Group:
+def render(snapshot: ParkSnapshot, activity: ActivityLog, exchange: TradesTraffic | None = None,
+           figures: LiveFigures | None = None) -> Group:
     """The whole screen."""
     parts = [tenants_table(snapshot)]
     if exchange is not None:
         parts.append(exchange_panel(exchange))
+    if figures is not None:
+        parts += [revenue_table(figures, snapshot.sub_park_names), top_tenants_table(figures)]
     return Group(*parts, activity_panel(activity))
 
 
-def summary_line(snapshot: ParkSnapshot, activity: ActivityLog, exchange: TradesTraffic | None = None) -> str:
+def summary_line(snapshot: ParkSnapshot, activity: ActivityLog, exchange: TradesTraffic | None = None,
+                 figures: LiveFigures | None = None) -> str:
     """One line for a log or a pipe (no terminal)."""
     active = sum(counts.get("active", 0) for counts in snapshot.tenants_by_sub_park.values())
     totals = " ".join(f"{kind}={count}" for kind, count in sorted(activity.counts.items()))
     trades = ""
     if exchange is not None:
-        trades = f" | orders={exchange.totals.orders} gross={exchange.totals.gross_minor // 100:,} CNY"
-    return f"park: tenants={snapshot.tenant_count} active={active}{trades} | {totals}"
+        trades = f" | orders={exchange.totals.orders} gross={yuan_rounded(exchange.totals.gross_minor)} CNY"
+    live = ""
+    if figures is not None and figures.park is not None:
+        multiplier = figures.park.data_multiplier.decimal if figures.park.data_multiplier.denominator else "-"
+        live = (f" | analytics: revenue={yuan_rounded(figures.park.revenue.amount_minor)} CNY"
+                f" fees={yuan_rounded(figures.park.park_fees.amount_minor)} multiplier={multiplier}")
+    return f"park: tenants={snapshot.tenant_count} active={active}{trades}{live} | {totals}"

@@ -1,0 +1,178 @@
+"""The agents: thin ``async for`` loops over Faust streams that call one function per record.
+
+- ``split``: park.trades.v1 and park.tenants.v1 -> per-tenant facts on the repartition
+  topic, keyed by tenant id (``split_record``). Stateless.
+- ``apply``: repartition topic -> the tenant's ledger and the fact's first offset, and
+  DataAssetValued when the valuation changed (``apply_record``, deciding with domain.decide).
+
+Errors:
+- a record that cannot be parsed or applied (MalformedEvent, InvalidFact, or any other
+  error of the pure code: a poison record) goes to park.dlq.v1 and the stream goes on;
+- an error of the infrastructure (Kafka refuses a write, the commit barrier fails) stops
+  the process at once without committing (``fail_stop``). Letting the exception out of
+  the agent instead would be worse: Faust acks the event in the stream's ``finally`` and
+  its supervisor restarts the agent, so the offset could be committed past an event that
+  was never applied. A crash is what the ledgers' guards are built for: the restarted
+  worker replays from the last commit and the totals stay exact.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+from aiokafka.errors import KafkaError
+from faust.exceptions import ProducerSendError
+from park.events.v1.envelope_pb2 import Envelope
+from parkos.events import MalformedEvent, envelope_headers, parse_envelope
+from parkos.inbox.dead_letters import dead_letter_for
+from parkos.logging import get_logger
+
+from services.analytics.commit_barrier import UndeliveredWrite
+from services.analytics.domain import Decision, InvalidFact, TenantLedger, ValuationPolicy, Valuation, decide
+from services.analytics.records import fact_envelope, fact_from_envelope, split_source_event, valuation_envelope
+from services.analytics.tables import Tables
+from services.analytics.topics import Topics
+
+log = get_logger(__name__)
+
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    KafkaError, ProducerSendError, UndeliveredWrite, TimeoutError, ConnectionError,
+)
+FAIL_STOP_EXIT_CODE = 70
+
+
+@dataclass
+class Counters:
+    """What the agents did since start (logged, and read by tests)."""
+
+    split: int = 0
+    facts: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    replays: int = 0
+    valuations: int = 0
+    dead_letters: int = 0
+
+
+@dataclass
+class Outputs:
+    """Where the agents write, through the app's (durable) producer."""
+
+    app: faust.App
+    topics: Topics
+    group_id: str
+    counters: Counters = field(default_factory=Counters)
+
+    async def send(self, topic: str, key: str, envelope: Envelope) -> None:
+        await self.app.producer.send(
+            topic, key.encode(), envelope.SerializeToString(), None, None, envelope_headers(envelope)
+        )
+
+    async def dead_letter(self, message: Any, error: BaseException, event_id: str = "") -> None:
+        letter = dead_letter_for(message, self.group_id, error, event_id)
+        await self.app.producer.send(self.topics.dlq_name, message.key, letter.SerializeToString(), None, None, None)
+        self.counters.dead_letters += 1
+        log.warning(
+            "record dead-lettered", source_topic=message.topic, partition=message.partition,
+            offset=message.offset, event_id=event_id or None, error_type=type(error).__name__, error=str(error),
+        )
+
+    async def publish_valuation(self, ledger: TenantLedger, valuation: Valuation) -> None:
+        await self.send(self.topics.analytics_name, ledger.tenant_id, valuation_envelope(ledger, valuation))
+        self.counters.valuations += 1
+
+
+async def split_record(message: Any, outputs: Outputs) -> None:
+    """One source record -> its facts on the repartition topic (or a dead letter)."""
+    try:
+        envelope = parse_envelope(message.value)
+    except MalformedEvent as error:
+        await outputs.dead_letter(message, error)
+        return
+    try:
+        facts = split_source_event(envelope)
+    except (MalformedEvent, InvalidFact) as error:
+        await outputs.dead_letter(message, error, envelope.event_id)
+        return
+    for fact in facts:
+        wrapped = fact_envelope(
+            fact, source_topic=message.topic, source_partition=message.partition, source_offset=message.offset
+        )
+        await outputs.send(outputs.topics.facts_name, fact.tenant_id, wrapped)
+    outputs.counters.split += 1
+
+
+async def apply_record(message: Any, tables: Tables, outputs: Outputs, policy: ValuationPolicy) -> Decision | None:
+    """One fact -> the tenant's ledger, its first offset, and maybe a DataAssetValued."""
+    try:
+        envelope = parse_envelope(message.value)
+        fact = fact_from_envelope(envelope)
+    except MalformedEvent as error:
+        await outputs.dead_letter(message, error)
+        return None
+    held = tables.ledgers.get(fact.tenant_id)
+    try:
+        decision = decide(held, tables.fact_offsets.get(fact.fact_id), fact, message.offset, policy)
+    except InvalidFact as error:
+        await outputs.dead_letter(message, error, envelope.event_id)
+        return None
+    _count(outputs.counters, decision)
+    if decision.ledger is not None:
+        await tables.ledgers.put(fact.tenant_id, decision.ledger, message.partition)
+    if decision.remember_offset:
+        await tables.fact_offsets.put(fact.fact_id, message.offset, message.partition)
+    if decision.publish is not None:
+        await outputs.publish_valuation(decision.ledger or held, decision.publish)
+    return decision
+
+
+def _count(counters: Counters, decision: Decision) -> None:
+    counters.facts += 1
+    if decision.duplicate:
+        counters.duplicates += 1
+    elif decision.ledger is None:
+        counters.replays += 1
+    else:
+        counters.applied += 1
+
+
+async def guarded(step: Callable[[], Awaitable[object]], message: Any, outputs: Outputs) -> None:
+    """Run one record's step: poison records to the DLQ, infrastructure failures stop the process."""
+    try:
+        await step()
+    except INFRASTRUCTURE_ERRORS as error:
+        fail_stop(error)
+    except Exception as error:  # noqa: BLE001 - a bug meets a record: dead-letter it, keep going
+        log.exception("record could not be processed", topic=message.topic, offset=message.offset)
+        try:
+            await outputs.dead_letter(message, error)
+        except INFRASTRUCTURE_ERRORS as dlq_error:
+            fail_stop(dlq_error)
+
+
+def fail_stop(error: BaseException) -> None:
+    """Stop the process now, committing nothing more (see the module docstring)."""
+    log.critical("infrastructure failure: stopping without commit", error=repr(error))
+    sys.stderr.flush()
+    os._exit(FAIL_STOP_EXIT_CODE)
+
+
+def register_agents(app: faust.App, topics: Topics, tables: Tables, outputs: Outputs, policy: ValuationPolicy) -> None:
+    """Attach the two agents to ``app`` (one instance each: events of a partition in order)."""
+
+    @app.agent(topics.sources, name="analytics-split", concurrency=1)
+    async def split(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            message = event.message
+            await guarded(lambda: split_record(message, outputs), message, outputs)
+
+    @app.agent(topics.facts, name="analytics-apply", concurrency=1)
+    async def apply(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            message = event.message
+            await guarded(lambda: apply_record(message, tables, outputs, policy), message, outputs)

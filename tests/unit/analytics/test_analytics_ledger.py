@@ -1,0 +1,176 @@
+"""Ledger arithmetic: settlements, refunds, windows, declared revenue, placement, the multiplier."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from fractions import Fraction
+
+import pytest
+
+from services.analytics.domain import (
+    Bucket,
+    Fact,
+    FactKind,
+    Figures,
+    InvalidFact,
+    Placement,
+    ProfileSnapshot,
+    Ratio,
+    RevenueDeclaration,
+    Settlement,
+    TenantLedger,
+    ValuationPolicy,
+    apply_fact,
+    decimal_string,
+    fact_id_for,
+    fact_of_declaration,
+    fact_of_profile,
+    facts_of_settlement,
+    parse_decimal,
+    round_half_up,
+    Role,
+)
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+POLICY = ValuationPolicy()
+SELLER = Placement("ten_seller", "sp-energy", "sec-digital-energy")
+BUYER = Placement("ten_buyer", "sp-ai", "sec-ai-model-services")
+
+
+def settlement(event_id: str = "e1", gross: int = 10_000, fee: int = 300, *, at: int = T0, refund: bool = False,
+               buyer: Placement = BUYER, seller: Placement = SELLER, level: int = 2) -> Settlement:
+    return Settlement(
+        source_event_id=event_id, order_id=f"ord-{event_id}", buyer=buyer, seller=seller, gross=gross, fee=fee,
+        net=gross - fee, currency="CNY", classification_level=level, occurred_at_ms=at, refund=refund,
+    )
+
+
+def run(facts: list[Fact], tenant_id: str, policy: ValuationPolicy = POLICY) -> TenantLedger:
+    ledger = TenantLedger(tenant_id)
+    for offset, fact in enumerate(facts):
+        if fact.tenant_id != tenant_id:
+            continue
+        applied = apply_fact(ledger, fact, offset, policy)
+        assert applied is not None
+        ledger = applied.ledger
+    return ledger
+
+
+def test_a_settlement_splits_into_the_sellers_sale_and_the_buyers_purchase() -> None:
+    sale, purchase = facts_of_settlement(settlement())
+    assert (sale.kind, sale.tenant_id, sale.counterparty_id) == (FactKind.SALE, "ten_seller", "ten_buyer")
+    assert (purchase.kind, purchase.tenant_id, purchase.counterparty_id) == (FactKind.PURCHASE, "ten_buyer", "ten_seller")
+    assert sale.fact_id == fact_id_for("e1", Role.SELLER) != purchase.fact_id
+    # the same event always yields the same ids: a re-split is recognisable
+    assert [f.fact_id for f in facts_of_settlement(settlement())] == [sale.fact_id, purchase.fact_id]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"gross": 100, "fee": 10, "net": 80}, "gross"),
+        ({"gross": -5, "fee": 0, "net": -5}, "gross"),
+        ({"currency": "cny"}, "currency"),
+        ({"buyer": SELLER}, "buyer is its seller"),
+        ({"buyer": Placement("")}, "tenant_id"),
+        ({"classification_level": 7}, "classification"),
+    ],
+)
+def test_a_malformed_settlement_is_refused(change: dict, message: str) -> None:
+    with pytest.raises(InvalidFact, match=message):
+        facts_of_settlement(replace(settlement(), **change))
+
+
+def test_settlements_add_and_refunds_subtract_all_three_amounts() -> None:
+    facts = [
+        *facts_of_settlement(settlement("e1", 10_000, 300)),
+        *facts_of_settlement(settlement("e2", 5_000, 150)),
+        *facts_of_settlement(settlement("e3", 10_000, 300, refund=True)),
+    ]
+    seller, buyer = run(facts, "ten_seller"), run(facts, "ten_buyer")
+    assert seller.all_time == Bucket(data_sales_net=4_850, park_fees=150, data_sales_gross=5_000, trades_sold=1)
+    assert buyer.all_time == Bucket(data_spend=5_000, trades_bought=1)
+    assert seller.distinct_buyers == 1 and seller.buyers == {"ten_buyer": 1}
+
+
+def test_a_refund_of_every_order_leaves_nothing_and_no_buyer() -> None:
+    facts = [*facts_of_settlement(settlement("e1")), *facts_of_settlement(settlement("e2", refund=True))]
+    seller = run(facts, "ten_seller")
+    assert seller.all_time == Bucket() and seller.distinct_buyers == 0 and seller.buyers == {}
+
+
+def test_hour_and_day_buckets_follow_event_time_and_old_ones_are_dropped() -> None:
+    policy = ValuationPolicy(hour_retention=2, window_days=1, day_retention=2)
+    facts = [
+        *facts_of_settlement(settlement("e1", at=T0)),
+        *facts_of_settlement(settlement("e2", at=T0 + HOUR_MS + 5)),
+        *facts_of_settlement(settlement("e3", at=T0 + 2 * HOUR_MS)),
+        *facts_of_settlement(settlement("e4", at=T0 - 5 * DAY_MS)),  # late: all-time only
+    ]
+    seller = run(facts, "ten_seller", policy)
+    assert sorted(seller.hours) == [(T0 + HOUR_MS) // 1000, (T0 + 2 * HOUR_MS) // 1000]
+    assert seller.days == {T0 // 1000: Bucket(29_100, 900, 30_000, 0, 3, 0)}
+    assert seller.all_time.trades_sold == 4
+    assert seller.hour_figures((T0 + HOUR_MS) // 1000).revenue == 9_700
+
+
+def test_a_revenue_correction_replaces_the_previous_version_and_an_older_one_changes_nothing() -> None:
+    def declared(event_id: str, period: str, version: int, amount: int) -> Fact:
+        return fact_of_declaration(RevenueDeclaration(event_id, SELLER, period, version, amount, "CNY", T0))
+
+    facts = [
+        declared("r1", "2025-01", 1, 1_000_000),
+        declared("r2", "2025-02", 1, 500_000),
+        declared("r3", "2025-01", 2, 1_300_000),
+        declared("r1-late", "2025-01", 1, 999),  # an old version arriving late
+        *facts_of_settlement(settlement("e1", 10_000, 300)),
+    ]
+    seller = run(facts, "ten_seller")
+    assert seller.declared == {"2025-01": (2, 1_300_000), "2025-02": (1, 500_000)}
+    assert seller.figures().revenue == 1_800_000 + 9_700
+    assert seller.figures().declared == 1_800_000
+
+
+def test_the_registry_snapshot_decides_placement_and_the_newest_version_wins() -> None:
+    def profile(event_id: str, sub_park: str, version: int) -> Fact:
+        return fact_of_profile(ProfileSnapshot(event_id, Placement("ten_seller", sub_park, "sec-x"), "Co", "active",
+                                               version, T0))
+
+    facts = [*facts_of_settlement(settlement("e1")), profile("p2", "sp-new", 2), profile("p1", "sp-old", 1)]
+    seller = run(facts, "ten_seller")
+    assert (seller.sub_park_id, seller.profile_version, seller.legal_name) == ("sp-new", 2, "Co")
+
+
+def test_an_offset_already_applied_is_skipped() -> None:
+    sale, _ = facts_of_settlement(settlement())
+    ledger = apply_fact(TenantLedger("ten_seller"), sale, 7, POLICY).ledger  # type: ignore[union-attr]
+    assert apply_fact(ledger, sale, 7, POLICY) is None
+    assert apply_fact(ledger, sale, 3, POLICY) is None
+
+
+def test_a_fact_in_another_currency_is_refused() -> None:
+    sale, _ = facts_of_settlement(settlement())
+    ledger = apply_fact(TenantLedger("ten_seller"), sale, 1, POLICY).ledger  # type: ignore[union-attr]
+    other = replace(sale, currency="USD", fact_id="x")
+    with pytest.raises(InvalidFact, match="USD"):
+        apply_fact(ledger, other, 2, POLICY)
+
+
+def test_the_multiplier_is_an_exact_ratio_with_a_rounded_decimal() -> None:
+    figures = Figures(Bucket(data_sales_net=78_000, data_spend=10_000), declared=0)
+    assert figures.multiplier() == Ratio(78_000, 10_000, "7.80", 2)
+    assert Figures(Bucket(data_sales_net=2, data_spend=3)).multiplier().decimal == "0.67"
+    assert Figures(Bucket(data_sales_net=5)).multiplier() == Ratio(5, 0, "", 2)
+    assert Figures(Bucket(data_sales_net=-1, data_spend=3)).multiplier().decimal == "-0.33"
+
+
+def test_rounding_and_decimals_are_exact() -> None:
+    assert round_half_up(Fraction(5, 2)) == 3 and round_half_up(Fraction(-5, 2)) == -3
+    assert round_half_up(Fraction(7, 3)) == 2
+    assert decimal_string(Fraction(1, 8), 2) == "0.13"
+    assert parse_decimal("2.75") == Fraction(11, 4) and parse_decimal("3") == 3
+    for bad in ("1e3", "-1", "2.", "", "0x10", "1.5.2"):
+        with pytest.raises(ValueError):
+            parse_decimal(bad)
