@@ -24,7 +24,7 @@ event after a long idle pause readable in <= 100 ms. Latencies are measured insi
 process (publish and observation on one monotonic clock).
 
 usage (from the repository root):
-  .venv/bin/python -m bench.realtime                       # 200, 500, 1000, 2000, 5000/s; 60 s idle
+  .venv/bin/python -m bench.realtime                       # 200 .. 5000/s until one does not hold; 60 s idle
   .venv/bin/python -m bench.realtime --quick               # smoke run, about 1.5 minutes
   .venv/bin/python -m bench.realtime --rates 200,1000,1500 --seconds 30 --idle-seconds 1800
 """
@@ -93,7 +93,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.realtime", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke run: rates 200,1000; 8 s steps; 10 s idle")
-    parser.add_argument("--rates", default=None, help="comma-separated events/s to step through [200,500,1000,2000,5000]")
+    parser.add_argument("--rates", default=None, help="comma-separated events/s to step through [200,300,400,500,750,1000,2000,5000]")
     parser.add_argument("--seconds", type=float, default=None, help="seconds per rate step [20; quick 8]")
     parser.add_argument("--idle-seconds", type=float, default=None, help="idle pause before the first-event test [60; quick 10]")
     parser.add_argument("--idle-events", type=int, default=5, help="single events timed after the pause, 1 s apart")
@@ -106,7 +106,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep-topics", action="store_true", help="do not delete the run's topics afterwards")
     parser.add_argument("--fail-on-miss", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
-    args.rates = [int(r) for r in (args.rates or ("200,1000" if args.quick else "200,500,1000,2000,5000")).split(",")]
+    args.rates = [int(r) for r in (args.rates or ("200,1000" if args.quick else "200,300,400,500,750,1000,2000,5000")).split(",")]
     args.seconds = args.seconds or (8.0 if args.quick else 20.0)
     args.idle_seconds = args.idle_seconds if args.idle_seconds is not None else (10.0 if args.quick else 60.0)
     return args

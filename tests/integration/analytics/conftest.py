@@ -1,31 +1,18 @@
-"""Fixtures of the analytics integration tests: the API process in-process, tokens, workers."""
+"""Fixtures of the analytics integration tests: the API process in-process, worker processes."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import pytest
 from park.analytics.v1 import analytics_pb2_grpc
-from parkos.auth import Role, TokenIssuer
 from parkos.grpc import open_channel
 
 from services.analytics.main import AnalyticsService
 from services.analytics.settings import AnalyticsSettings
 from tests.integration.analytics.analytics_park import WorkerProcess
-
-
-@pytest.fixture(scope="session")
-def issuer(signing_keys) -> TokenIssuer:  # type: ignore[no-untyped-def]
-    private_pem, _ = signing_keys
-    return TokenIssuer(private_pem)
-
-
-@pytest.fixture(scope="session")
-def admin_token(issuer: TokenIssuer) -> str:
-    return issuer.issue(Role.ADMIN, "admin:analytics-tests", ttl=timedelta(hours=2)).token
 
 
 class Api:
