@@ -7,10 +7,9 @@ UpdateProfile request may only touch the editable profile.
 
 from __future__ import annotations
 
-from google.protobuf.message import Message
-from google.protobuf.unknown_fields import UnknownFieldSet
 from park.tenants.v1 import tenants_pb2
 from parkos.errors import FieldViolation, InvalidArgument
+from parkos.unknown_fields import refuse_unknown_fields  # noqa: F401  (re-exported for api.py)
 from parkos.ids import is_valid_id
 
 from services.tenants.domain import EDITABLE_PROFILE_FIELDS
@@ -23,11 +22,6 @@ NAME_PREFIX_MAX = 150
 _PROFILE_REQUEST_FIELDS = frozenset({"tenant_id", *EDITABLE_PROFILE_FIELDS})
 
 
-def refuse_unknown_fields(message: Message) -> None:
-    """INVALID_ARGUMENT naming every field of ``message`` (at any depth) this server does not know."""
-    violations = list(_unknown_fields(message, ""))
-    if violations:
-        raise InvalidArgument("the request has fields this server does not know", violations)
 
 
 def tenant_id(value: str, field: str = "tenant_id") -> str:
@@ -84,16 +78,3 @@ def _id(value: str, prefix: str, field: str) -> str:
     if not is_valid_id(value, prefix):
         raise InvalidArgument.for_field(field, f"is not a {prefix}_ id")
     return value
-
-
-def _unknown_fields(message: Message, path: str):  # type: ignore[no-untyped-def]
-    for unknown in UnknownFieldSet(message):
-        yield FieldViolation(f"{path}#{unknown.field_number}", f"unknown field number {unknown.field_number}")
-    for field, value in message.ListFields():
-        if field.message_type is None:
-            continue
-        if field.is_repeated and not field.message_type.GetOptions().map_entry:
-            for index, item in enumerate(value):
-                yield from _unknown_fields(item, f"{path}{field.name}[{index}].")
-        elif not field.is_repeated:
-            yield from _unknown_fields(value, f"{path}{field.name}.")

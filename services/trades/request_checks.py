@@ -7,12 +7,11 @@ values must be known.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TypeVar
 
-from google.protobuf.message import Message
-from google.protobuf.unknown_fields import UnknownFieldSet
-from parkos.errors import FieldViolation, InvalidArgument
+from parkos.errors import InvalidArgument
+from parkos.unknown_fields import refuse_unknown_fields  # noqa: F401  (re-exported for api.py)
 from parkos.ids import is_valid_id
 
 from services.trades import ids
@@ -23,11 +22,6 @@ SEARCH_WORDS_MAX = 8
 E = TypeVar("E")
 
 
-def refuse_unknown_fields(message: Message) -> None:
-    """INVALID_ARGUMENT naming every field of ``message`` (at any depth) this server does not know."""
-    violations = list(_unknown_fields(message, ""))
-    if violations:
-        raise InvalidArgument("the request has fields this server does not know", violations)
 
 
 def tenant_id(value: str, field: str = "tenant_id") -> str:
@@ -80,14 +74,3 @@ def _id(value: str, prefix: str, field: str) -> str:
     return value
 
 
-def _unknown_fields(message: Message, path: str) -> Iterator[FieldViolation]:
-    for unknown in UnknownFieldSet(message):
-        yield FieldViolation(f"{path}#{unknown.field_number}", f"unknown field number {unknown.field_number}")
-    for field, value in message.ListFields():
-        if field.message_type is None:
-            continue
-        if field.is_repeated and not field.message_type.GetOptions().map_entry:
-            for index, item in enumerate(value):
-                yield from _unknown_fields(item, f"{path}{field.name}[{index}].")
-        elif not field.is_repeated:
-            yield from _unknown_fields(value, f"{path}{field.name}.")
