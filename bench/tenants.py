@@ -58,6 +58,7 @@ from bench.common import (
     run_closed_loop,
     run_open_loop,
 )
+from bench.common.proc import fmt_cpu_per_call, process_cpu_seconds
 from parkos import credit_code
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,6 +141,10 @@ class ServiceProcess:
         finally:
             await channel.close()
 
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the service process has used so far (None: not measurable here)."""
+        return process_cpu_seconds(self._process.pid) if self._process is not None else None
+
     def stop(self) -> None:
         if self._process and self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)
@@ -194,7 +199,7 @@ async def run(args: argparse.Namespace) -> bool:
     await service.start()
     clients = Clients(service.target, token, args.channels)
     try:
-        return await _measure(args, clients, mongo[database]["tenants"], rng)
+        return await _measure(args, clients, mongo[database]["tenants"], rng, service)
     finally:
         await clients.close()
         service.stop()
@@ -202,7 +207,8 @@ async def run(args: argparse.Namespace) -> bool:
         await mongo.close()
 
 
-async def _measure(args: argparse.Namespace, clients: Clients, collection, rng: random.Random) -> bool:  # type: ignore[no-untyped-def]
+async def _measure(args: argparse.Namespace, clients: Clients, collection, rng: random.Random,  # type: ignore[no-untyped-def]
+                   service: ServiceProcess) -> bool:
     progress(f"registering {args.tenants} tenants to read")
     ids: list[str] = []
     for start in range(0, args.tenants, 32):
@@ -235,16 +241,20 @@ async def _measure(args: argparse.Namespace, clients: Clients, collection, rng: 
         progress(f"{label}: one client, {args.seconds / 2:g} s")
         single[label] = await run_closed_loop(op, concurrency=1, seconds=args.seconds / 2)
 
-    paced = {}
+    paced, paced_cpu = {}, {}
     for key, op in (("G", get_tenant), ("R", register)):
         offered = max(closed[key].throughput * 0.5, 1.0)
         progress(f"{key}: paced at {offered:,.0f}/s for {args.paced_seconds:g} s")
+        before = service.cpu_seconds()
         paced[key] = await run_open_loop(op, rate_per_second=offered, seconds=args.paced_seconds)
-    return _report(args, closed, single, paced)
+        after = service.cpu_seconds()
+        paced_cpu[key] = after - before if before is not None and after is not None else None
+    return _report(args, closed, single, paced, paced_cpu)
 
 
 def _report(
-    args: argparse.Namespace, closed: dict[str, LoadResult], single: dict[str, LoadResult], paced: dict[str, LoadResult]
+    args: argparse.Namespace, closed: dict[str, LoadResult], single: dict[str, LoadResult], paced: dict[str, LoadResult],
+    paced_cpu: dict[str, float | None],
 ) -> bool:
     print(f"\nTenants service benchmark — {describe_machine()}\n")
     table = Table(f"Closed loop, {args.clients} concurrent clients, {args.seconds:g} s each",
@@ -261,12 +271,15 @@ def _report(
     for key, name in (("H", "H health check"), ("G", "G GetTenant"), ("R", "R RegisterTenant"), ("F", "F bare find_one")):
         _row(table, name, single[key])
     table.print()
-    table = Table(f"Paced at half the sustainable rate, {args.paced_seconds:g} s", ["call", "offered", "p50", "p99", "errors", "late starts"])
+    table = Table(f"Paced at half the sustainable rate, {args.paced_seconds:g} s",
+                  ["call", "offered", "p50", "p99", "errors", "late starts", "service CPU/call"])
     for key, name in (("G", "G GetTenant"), ("R", "R RegisterTenant")):
         result = paced[key]
         summary = result.latency.summary()
         table.add(name, fmt_rate(result.offered_rate), fmt_ms(summary.p50_ms), fmt_ms(summary.p99_ms),
-                  f"{result.errors:,}", f"{result.late_starts:,}")
+                  f"{result.errors:,}", f"{result.late_starts:,}", fmt_cpu_per_call(paced_cpu[key], result.completed))
+    table.note("service CPU/call: the service process's CPU time over the run / calls (background work included);")
+    table.note("it varies far less than latency on a shared machine, so compare it between runs")
     table.print()
     targets = Targets()
     targets.check("GetTenant rate vs health check", f">= {READ_RATIO_TARGET:.0%}", f"{ratio:.0%}",

@@ -10,8 +10,11 @@ topic and fresh databases:
      sustainable write rate.
   C  outbox write: the same transaction with the row written by `append_to_outbox`
      (state doc + outbox row), relay not running.
-  D  relay drain: a backlog of committed unsent rows drained to zero by an
-     `OutboxRelay`; events/s and the ratio to A's acknowledged rate.
+  D  relay drain: a backlog of committed unsent rows, piled up while a relay that had
+     stored its position was stopped, drained by an `OutboxRelay` (published and
+     acknowledged); events/s and the ratio to A's acknowledged rate. Beside it, the same
+     rows read by a bare change stream (the store's ceiling for reading in commit
+     order), and how long the relay then takes to mark them all sent.
   E  commit->Kafka latency: paced (open-loop) writers at a fraction of C's rate, the
      relay running and notified after each commit, a consumer reading the topic;
      latency = consumer receipt - transaction commit (same process, monotonic clock).
@@ -34,6 +37,9 @@ The modules, in the order a run uses them:
   latency.py       E, and its table
   summary.py       the summary table and the targets
   __main__.py      the run: names, header, set-up, A..E in order, clean-up
+
+  profile.py       separate: `python -m bench.outbox.profile` times one relay batch step by
+                   step (the read shapes, send + ack, the mark shapes, change-stream replay)
 
 Helpers other benchmarks can use (load drivers, the topic watcher, tables) are in
 `bench.common`.

@@ -1,5 +1,5 @@
 """Wiring of the tenants service: settings, logging, Mongo, topics, outbox relay,
-topic follower (revocations, tenant cache), gRPC server. Nothing else lives here.
+topic follower (revocations, tenant cache), tenant cache refresher, gRPC server. Nothing else lives here.
 
 Run it from the repository root::
 
@@ -29,13 +29,14 @@ from parkos.metrics import start_metrics_server
 from parkos.mongo import connect_mongo
 from parkos.outbox import OutboxRelay, open_idempotent_producer
 from parkos.page_tokens import PageTokens
+from parkos.runtime import tune_gc_after_startup
 
 from services.tenants.api import SERVICE_NAME, Clock, TenantsApiConfig, TenantsServicer, add_to_server, park_clock
 from services.tenants.handlers import apply_record, seed_revocations
 from services.tenants.reference_data import load_reference_data
 from services.tenants.settings import TenantsSettings
 from services.tenants.store import TenantsStore
-from services.tenants.tenant_cache import TenantCache
+from services.tenants.tenant_cache import TenantCache, TenantCacheRefresher
 
 log = get_logger(__name__)
 
@@ -67,6 +68,7 @@ class TenantsService:
             self._client, settings.mongo_database, topic=settings.tenants_topic,
             on_commit=self.relay.notify, cache=self.cache,
         )
+        self.cache_refresher = TenantCacheRefresher(self.cache, self.store.tenant_versions, self.store.tenants_by_id)
         self.follower = TopicFollower(
             lambda: open_follower_consumer(bootstrap, settings.tenants_topic, client_id=f"{name}-follower"),
             lambda raw: apply_record(raw, revocations=self.revocations, cache=self.cache),
@@ -90,6 +92,7 @@ class TenantsService:
         seeded = seed_revocations(self.revocations, await self.store.revoked_credentials(self._clock()))
         await self.relay.start()
         await self.follower.start()
+        await self.cache_refresher.start()
         self.server = self._grpc_server()
         port = await self.server.start()
         start_metrics_server(self.settings.metrics_port, host=self.settings.metrics_host)
@@ -103,6 +106,9 @@ class TenantsService:
         """Stop taking calls, let in-flight ones finish, then stop the background work."""
         if self.server is not None:
             await self.server.stop(self.settings.shutdown_grace_seconds)
+        await self.cache_refresher.stop()
+        log.info("tenant cache", hits=self.cache.hits, misses=self.cache.misses,
+                 confirmed=self.cache_refresher.confirmed, reread=self.cache_refresher.reread)
         await self.follower.stop()
         await self.relay.stop()
         await self._client.close()
@@ -138,6 +144,7 @@ async def serve(settings: TenantsSettings) -> None:
     stopping = asyncio.Event()
     install_signal_handlers(asyncio.get_running_loop(), stopping.set)
     await service.start()
+    tune_gc_after_startup()  # after start: what start made lives as long as the process
     try:
         await stopping.wait()
     finally:

@@ -243,7 +243,7 @@ class TenantsStore:
             raise _duplicate(error) from None
         assert last is not None
         for tenant in last.written_tenants:  # the attempt that committed
-            self.cache.put(tenant)
+            self.cache.put(tenant, read=True)  # its writer is about to read it: keep it warm
         if last.events:
             self._on_commit()
         return result
@@ -297,12 +297,23 @@ class TenantsStore:
         cached = self.cache.get(tenant_id)
         if cached is not None:
             return cached
+        read_at = self.cache.now()  # the tenant is current as of the read's start, not its end
         document = await self.db[TENANTS_COLLECTION].find_one({"_id": tenant_id})
         if document is None:
             return None
         tenant = documents.tenant_from_document(document)
-        self.cache.put(tenant)
+        self.cache.put(tenant, fresh_at=read_at, read=True)
         return tenant
+
+    async def tenant_versions(self, tenant_ids: list[str]) -> dict[str, int]:
+        """Tenant id -> stored version, for the stored tenants among ``tenant_ids`` (the cache's refresher)."""
+        found = await self.db[TENANTS_COLLECTION].find({"_id": {"$in": tenant_ids}}, {"version": 1}).to_list()
+        return {document["_id"]: document["version"] for document in found}
+
+    async def tenants_by_id(self, tenant_ids: list[str]) -> list[Tenant]:
+        """The stored tenants among ``tenant_ids``, in no particular order."""
+        found = await self.db[TENANTS_COLLECTION].find({"_id": {"$in": tenant_ids}}).to_list()
+        return [documents.tenant_from_document(document) for document in found]
 
     async def list_tenants(self, query: TenantQuery, *, after: str | None, limit: int) -> list[Tenant]:
         """Tenants matching ``query`` in registration order, after the cursor ``after``."""

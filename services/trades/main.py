@@ -29,6 +29,7 @@ from parkos.metrics import start_metrics_server
 from parkos.mongo import connect_mongo
 from parkos.outbox import OutboxRelay, open_idempotent_producer
 from parkos.page_tokens import PageTokens
+from parkos.runtime import tune_gc_after_startup
 
 from services.trades.api import SERVICE_NAME, Clock, TradesApiConfig, TradesServicer, add_to_server, park_clock
 from services.trades.handlers import tenant_event_handlers
@@ -151,6 +152,7 @@ async def serve(settings: TradesSettings) -> None:
     stopping = asyncio.Event()
     install_signal_handlers(asyncio.get_running_loop(), stopping.set)
     await service.start()
+    tune_gc_after_startup()  # after start: what start made lives as long as the process
     try:
         await stopping.wait()
     finally:

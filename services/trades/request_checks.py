@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from parkos.errors import InvalidArgument
-from parkos.unknown_fields import refuse_unknown_fields  # noqa: F401  (re-exported for api.py)
+from parkos.unknown_fields import refuse_unknown_fields  # noqa: F401  (re-exported for authorization.py)
 from parkos.ids import is_valid_id
 
 from services.trades import ids

@@ -333,3 +333,17 @@ def test_a_cached_token_is_still_refused_once_revoked_or_expired() -> None:
     revocations.revoke(issued.token_id, issued.expires_at)
     with pytest.raises(Unauthenticated, match="revoked"):
         verifier.verify(issued.token)
+
+
+def test_a_cached_token_gives_the_same_verdict_every_time(keys, verifier, clock):
+    # The cache keeps the principal a signed token proves; a token whose claims prove none
+    # is refused on every call, and expiry still comes first.
+    bad_role = _sign_raw(_valid_claims(role="root"), keys)
+    for _ in range(3):
+        refused(verifier, bad_role, "unknown role")
+    good = _sign_raw(_valid_claims(), keys)
+    first = verifier.verify(good)
+    assert verifier.verify(good) is first  # worked out once
+    clock.now = T0 + HOUR + timedelta(seconds=6)
+    refused(verifier, good, "token expired")
+    refused(verifier, bad_role, "token expired")

@@ -3,7 +3,9 @@
 usage: outbox_writer.py MODE MONGO_URI DB KAFKA TOPIC [COUNT]
   commit-only  commit COUNT events with no relay running, print "done", then wait to be killed
   burst        run the relay and commit COUNT events as fast as possible (killed in the middle)
-  relay        run the relay until the outbox is empty, then exit 0
+  relay        scan and publish unsent rows (drain_once) until none is left, then exit 0
+  run          run the relay (change stream from its stored position) until every row is
+               marked sent, then stop it and exit 0
 """
 from __future__ import annotations
 
@@ -38,6 +40,12 @@ async def main(mode: str, mongo_uri: str, db_name: str, kafka: str, topic: str, 
     if mode == "relay":
         while await relay.drain_once():
             pass
+        await relay.stop()
+        return
+    if mode == "run":
+        await relay.start()
+        while await db.outbox.count_documents({"sent": False}):
+            await asyncio.sleep(0.1)
         await relay.stop()
         return
     if mode == "burst":

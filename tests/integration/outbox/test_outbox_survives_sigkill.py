@@ -90,3 +90,21 @@ async def test_sigkill_in_the_middle_of_a_burst_loses_nothing(infra):
 
     records = await read_topic(infra.kafka_bootstrap, topic, expect=len(committed))
     assert_each_committed_event_once_in_key_order(records, committed)
+
+
+async def test_sigkill_of_a_running_relay_resumes_from_its_stored_position(infra):
+    db_name, topic = infra.unique_name("outbox_resume"), infra.unique_name("test.outbox")
+    await ensure_topics(infra.kafka_bootstrap, [TopicSpec(topic, 3)])
+    writer = start_writer(infra, "burst", db_name, topic, count=5000)
+    wait_for_line(writer, lambda line: line == "committed 300")
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+
+    committed = committed_numbers(infra, db_name)
+    with MongoClient(infra.mongo_uri) as client:
+        assert client[db_name].outbox_position.find_one({"_id": "relay"}), "the running relay stored no position"
+    relay = start_writer(infra, "run", db_name, topic)
+    assert relay.wait(timeout=60) == 0
+
+    records = await read_topic(infra.kafka_bootstrap, topic, expect=len(committed))
+    assert_each_committed_event_once_in_key_order(records, committed)

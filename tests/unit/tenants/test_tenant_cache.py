@@ -62,3 +62,96 @@ def test_tenant_events_refresh_the_cache() -> None:
     apply_record(build_envelope(event, producer="tenants", aggregate_id="ten_1").SerializeToString(),
                  revocations=revocations, cache=cache)
     assert cache.get("ten_1") == active
+
+
+# --- keeping read tenants warm (TenantCacheRefresher) ---------------------------------
+
+from services.tenants.tenant_cache import TenantCacheRefresher  # noqa: E402
+
+
+class Store:
+    """Stored tenants; counts what the refresher asks for."""
+
+    def __init__(self, *tenants: Tenant) -> None:
+        self.tenants = {tenant.tenant_id: tenant for tenant in tenants}
+        self.version_reads: list[list[str]] = []
+        self.tenant_reads: list[list[str]] = []
+
+    async def versions(self, ids: list[str]) -> dict[str, int]:
+        self.version_reads.append(list(ids))
+        return {i: self.tenants[i].version for i in ids if i in self.tenants}
+
+    async def read(self, ids: list[str]) -> list[Tenant]:
+        self.tenant_reads.append(list(ids))
+        return [self.tenants[i] for i in ids if i in self.tenants]
+
+
+async def test_a_tenant_callers_keep_reading_never_expires_while_the_store_answers() -> None:
+    clock, store = Clock(), Store(TENANT)
+    cache = TenantCache(ttl=5, clock=clock)
+    refresher = TenantCacheRefresher(cache, store.versions, store.read)
+    cache.put(TENANT, read=True)
+    for _ in range(20):  # 25 s: five times the ttl
+        clock.now += 1.25
+        assert cache.get("ten_1") == TENANT
+        await refresher.refresh_once()
+    assert store.version_reads and not store.tenant_reads  # versions only: nothing changed
+    assert cache.misses == 0
+
+
+async def test_a_refresh_reads_a_changed_tenant_whole_and_drops_a_vanished_one() -> None:
+    clock = Clock()
+    other = replace(TENANT, tenant_id="ten_2")
+    store = Store(TENANT, other)
+    cache = TenantCache(ttl=5, clock=clock)
+    refresher = TenantCacheRefresher(cache, store.versions, store.read)
+    cache.put(TENANT, read=True)
+    cache.put(other, read=True)
+    newer = replace(TENANT, status=TenantStatus.ACTIVE, version=2)
+    store.tenants["ten_1"] = newer
+    del store.tenants["ten_2"]
+    clock.now += 3
+    assert await refresher.refresh_once() == 2
+    assert store.tenant_reads == [["ten_1"]]
+    assert cache.get("ten_1") == newer
+    assert cache.get("ten_2") is None  # the next GetTenant asks the database
+
+
+async def test_only_recently_read_entries_are_refreshed_and_freshness_is_the_reads_start() -> None:
+    clock, store = Clock(), Store(TENANT, replace(TENANT, tenant_id="ten_2"))
+    cache = TenantCache(ttl=5, clock=clock)
+    refresher = TenantCacheRefresher(cache, store.versions, store.read, read_within=10)
+    cache.put(TENANT, read=True)
+    cache.put(replace(TENANT, tenant_id="ten_2"))  # put by an event, never read here
+    clock.now += 2
+    assert await refresher.refresh_once() == 0  # nothing is half way to its ttl yet
+    clock.now += 1
+    assert await refresher.refresh_once() == 1 and store.version_reads == [["ten_1"]]
+    clock.now += 4.5  # 7.5 s after the put, 4.5 s after the refresh started
+    assert cache.get("ten_1") == TENANT and cache.get("ten_2") is None
+    clock.now += 11  # nobody read ten_1 for longer than read_within: it is left to expire
+    assert await refresher.refresh_once() == 0
+
+
+async def test_a_slow_refresh_never_replaces_a_newer_version_nor_extends_an_old_read() -> None:
+    clock = Clock()
+    newer = replace(TENANT, status=TenantStatus.ACTIVE, version=2)
+    cache = TenantCache(ttl=5, clock=clock)
+    cache.put(TENANT, read=True)
+    started = clock.now
+    clock.now += 3
+    cache.put(newer)  # committed on this replica while the refresh was in flight
+    assert cache.confirm({"ten_1": 1}, fresh_at=started) == []
+    assert cache.get("ten_1") == newer
+    cache.put(TENANT, fresh_at=started)
+    assert cache.get("ten_1") == newer
+
+
+def test_a_database_read_counts_from_its_start() -> None:
+    clock = Clock()
+    cache = TenantCache(ttl=5, clock=clock)
+    read_started = clock.now
+    clock.now += 1  # the read took a second
+    cache.put(TENANT, fresh_at=read_started, read=True)
+    clock.now += 4.05
+    assert cache.get("ten_1") is None

@@ -1,25 +1,24 @@
-"""Server interceptor: ``authorization: Bearer <token>`` -> a verified ``Principal``.
+"""Authentication of calls: ``authorization: Bearer <token>`` -> a verified ``Principal``.
 
 Tokens are verified locally (signature, expiry, revocation) by the ``TokenVerifier``
 passed in. Health and reflection are never authenticated, so probes and ``grpcurl``
 work; ``public_methods`` accept anonymous callers but still verify a token that is sent.
 The principal's role and subject (never the token) are bound into the log context.
+``interceptor.ParkServerInterceptor`` runs this inside its error mapping, so a refusal
+becomes UNAUTHENTICATED and is access-logged with that code.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import grpc
 import structlog
 from grpc_health.v1 import health
 from grpc_reflection.v1alpha import reflection
 
 from parkos.errors import Unauthenticated
-from parkos.grpc.handler_wrapping import wrap_handler
-from parkos.grpc.metadata import AUTHORIZATION_KEY, metadata_values, normalize_method, service_of
+from parkos.grpc.metadata import normalize_method, service_of
 from parkos.grpc.principal_context import set_principal
 from parkos.logging import get_logger
 
@@ -31,8 +30,8 @@ UNAUTHENTICATED_SERVICES = frozenset(
 )
 
 
-class AuthenticationInterceptor(grpc.aio.ServerInterceptor):
-    """Verifies the caller's bearer token and makes its ``Principal`` the call's principal."""
+class Authenticator:
+    """Verifies a call's bearer token and makes its ``Principal`` the call's principal."""
 
     def __init__(
         self,
@@ -45,30 +44,22 @@ class AuthenticationInterceptor(grpc.aio.ServerInterceptor):
         self._public = frozenset(normalize_method(m) for m in public_methods)
         self._logger = logger if logger is not None else get_logger(__name__)
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        method = handler_call_details.method
-        handler = await continuation(handler_call_details)
-        if service_of(method) in UNAUTHENTICATED_SERVICES:
-            return handler
-        anonymous_allowed = method in self._public
+    def checks(self, method: str) -> bool:
+        """Whether calls of ``method`` are authenticated at all (not health nor reflection)."""
+        return service_of(method) not in UNAUTHENTICATED_SERVICES
 
-        def around(_request: Any, context: grpc.aio.ServicerContext) -> Any:
-            return self._authenticated(context, anonymous_allowed)
+    def allows_anonymous(self, method: str) -> bool:
+        """Whether ``method`` is public: callers without a token are let in."""
+        return method in self._public
 
-        return wrap_handler(handler, around)
-
-    @asynccontextmanager
-    async def _authenticated(self, context: grpc.aio.ServicerContext, anonymous_allowed: bool) -> AsyncIterator[None]:
-        token = bearer_token(metadata_values(context.invocation_metadata(), AUTHORIZATION_KEY))
-        if token is None and not anonymous_allowed:
-            raise Unauthenticated("missing bearer token")
-        if token is not None:
-            _adopt(self._verify(token))
-        yield
+    def authenticate(self, authorization: Sequence[str], anonymous_allowed: bool) -> None:
+        """Check the call's authorization values; raises ``Unauthenticated`` when refused."""
+        token = bearer_token(authorization)
+        if token is None:
+            if not anonymous_allowed:
+                raise Unauthenticated("missing bearer token")
+            return
+        _adopt(self._verify(token))
 
     def _verify(self, token: str) -> Principal:
         try:
@@ -100,9 +91,11 @@ def bearer_token(values: Sequence[str]) -> str | None:
 
 def _adopt(principal: Principal) -> None:
     # No reset afterwards on purpose: each RPC runs in its own task whose context dies with
-    # it, and the access log, which runs outside this interceptor, reports the caller's role.
+    # it, and the access log, which runs outside the authentication, reports the caller's role.
     set_principal(principal)
-    fields = {"role": str(principal.role), "subject": principal.subject}
     if principal.tenant_id:
-        fields["tenant_id"] = principal.tenant_id
-    structlog.contextvars.bind_contextvars(**fields)
+        structlog.contextvars.bind_contextvars(
+            role=str(principal.role), subject=principal.subject, tenant_id=principal.tenant_id
+        )
+    else:
+        structlog.contextvars.bind_contextvars(role=str(principal.role), subject=principal.subject)

@@ -48,34 +48,104 @@ class _CallMetadata:
 # --- asyncio channels ---------------------------------------------------------------
 
 
-class _AioMetadata:
-    def __init__(self, metadata: _CallMetadata) -> None:
+class _AioMetadataChannel(grpc.aio.Channel):
+    """A grpc.aio channel whose calls carry our metadata, added by its multi-callables.
+
+    Not a client interceptor: with any interceptor grpc.aio runs each call as an
+    "intercepted" call with a task of its own, about a fifth more client CPU per call.
+    Adding the metadata where the call is made is the same for the caller: a call's own
+    ``metadata`` keys win, and the correlation id is read when the call is made.
+    """
+
+    def __init__(self, channel: grpc.aio.Channel, metadata: _CallMetadata) -> None:
+        self._channel = channel
         self._metadata = metadata
 
-    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
-        return details._replace(metadata=grpc.aio.Metadata(*self._metadata.merged(details.metadata)))
+    async def __aenter__(self) -> _AioMetadataChannel:
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        await self._channel.close(None)
+
+    async def close(self, grace: float | None = None) -> None:
+        await self._channel.close(grace)
+
+    def get_state(self, try_to_connect: bool = False) -> grpc.ChannelConnectivity:
+        return self._channel.get_state(try_to_connect)
+
+    async def wait_for_state_change(self, last_observed_state: grpc.ChannelConnectivity) -> None:
+        await self._channel.wait_for_state_change(last_observed_state)
+
+    async def channel_ready(self) -> None:
+        await self._channel.channel_ready()
+
+    def unary_unary(self, method: str, request_serializer: Any = None, response_deserializer: Any = None,
+                    _registered_method: bool | None = False) -> grpc.aio.UnaryUnaryMultiCallable:
+        inner = self._channel.unary_unary(method, request_serializer, response_deserializer, _registered_method)
+        return _AioUnaryUnary(inner, self._metadata)
+
+    def unary_stream(self, method: str, request_serializer: Any = None, response_deserializer: Any = None,
+                     _registered_method: bool | None = False) -> grpc.aio.UnaryStreamMultiCallable:
+        inner = self._channel.unary_stream(method, request_serializer, response_deserializer, _registered_method)
+        return _AioUnaryStream(inner, self._metadata)
+
+    def stream_unary(self, method: str, request_serializer: Any = None, response_deserializer: Any = None,
+                     _registered_method: bool | None = False) -> grpc.aio.StreamUnaryMultiCallable:
+        inner = self._channel.stream_unary(method, request_serializer, response_deserializer, _registered_method)
+        return _AioStreamUnary(inner, self._metadata)
+
+    def stream_stream(self, method: str, request_serializer: Any = None, response_deserializer: Any = None,
+                      _registered_method: bool | None = False) -> grpc.aio.StreamStreamMultiCallable:
+        inner = self._channel.stream_stream(method, request_serializer, response_deserializer, _registered_method)
+        return _AioStreamStream(inner, self._metadata)
 
 
-# grpc.aio files each interceptor under the first arity it implements (an if/elif on
-# isinstance), so one object implementing all four would only see unary-unary calls.
-class _AioUnaryUnary(_AioMetadata, grpc.aio.UnaryUnaryClientInterceptor):
-    async def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
-        return await continuation(self._details(client_call_details), request)
+class _AioUnaryUnary(grpc.aio.UnaryUnaryMultiCallable):
+    def __init__(self, inner: Any, metadata: _CallMetadata) -> None:
+        self._inner = inner
+        self._metadata = metadata
+
+    def __call__(self, request: Any, *, timeout: float | None = None, metadata: Any = None,
+                 credentials: grpc.CallCredentials | None = None, wait_for_ready: bool | None = None,
+                 compression: grpc.Compression | None = None) -> Any:
+        return self._inner(request, timeout=timeout, metadata=self._metadata.merged(metadata),
+                           credentials=credentials, wait_for_ready=wait_for_ready, compression=compression)
 
 
-class _AioUnaryStream(_AioMetadata, grpc.aio.UnaryStreamClientInterceptor):
-    async def intercept_unary_stream(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
-        return await continuation(self._details(client_call_details), request)
+class _AioUnaryStream(grpc.aio.UnaryStreamMultiCallable):
+    def __init__(self, inner: Any, metadata: _CallMetadata) -> None:
+        self._inner = inner
+        self._metadata = metadata
+
+    def __call__(self, request: Any, *, timeout: float | None = None, metadata: Any = None,
+                 credentials: grpc.CallCredentials | None = None, wait_for_ready: bool | None = None,
+                 compression: grpc.Compression | None = None) -> Any:
+        return self._inner(request, timeout=timeout, metadata=self._metadata.merged(metadata),
+                           credentials=credentials, wait_for_ready=wait_for_ready, compression=compression)
 
 
-class _AioStreamUnary(_AioMetadata, grpc.aio.StreamUnaryClientInterceptor):
-    async def intercept_stream_unary(self, continuation, client_call_details, request_iterator):  # type: ignore[no-untyped-def]
-        return await continuation(self._details(client_call_details), request_iterator)
+class _AioStreamUnary(grpc.aio.StreamUnaryMultiCallable):
+    def __init__(self, inner: Any, metadata: _CallMetadata) -> None:
+        self._inner = inner
+        self._metadata = metadata
+
+    def __call__(self, request_iterator: Any = None, timeout: float | None = None, metadata: Any = None,
+                 credentials: grpc.CallCredentials | None = None, wait_for_ready: bool | None = None,
+                 compression: grpc.Compression | None = None) -> Any:
+        return self._inner(request_iterator, timeout=timeout, metadata=self._metadata.merged(metadata),
+                           credentials=credentials, wait_for_ready=wait_for_ready, compression=compression)
 
 
-class _AioStreamStream(_AioMetadata, grpc.aio.StreamStreamClientInterceptor):
-    async def intercept_stream_stream(self, continuation, client_call_details, request_iterator):  # type: ignore[no-untyped-def]
-        return await continuation(self._details(client_call_details), request_iterator)
+class _AioStreamStream(grpc.aio.StreamStreamMultiCallable):
+    def __init__(self, inner: Any, metadata: _CallMetadata) -> None:
+        self._inner = inner
+        self._metadata = metadata
+
+    def __call__(self, request_iterator: Any = None, timeout: float | None = None, metadata: Any = None,
+                 credentials: grpc.CallCredentials | None = None, wait_for_ready: bool | None = None,
+                 compression: grpc.Compression | None = None) -> Any:
+        return self._inner(request_iterator, timeout=timeout, metadata=self._metadata.merged(metadata),
+                           credentials=credentials, wait_for_ready=wait_for_ready, compression=compression)
 
 
 def open_channel(
@@ -91,11 +161,11 @@ def open_channel(
     Without ``credentials`` the channel is plaintext (loopback, inside a mesh); pass
     ``grpc.ssl_channel_credentials(...)`` for TLS or mTLS. Close it with ``await ch.close()``.
     """
-    metadata = _CallMetadata(token, correlation_id)
-    interceptors = [cls(metadata) for cls in (_AioUnaryUnary, _AioUnaryStream, _AioStreamUnary, _AioStreamStream)]
     if credentials is None:
-        return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
-    return grpc.aio.secure_channel(target, credentials, options=options, interceptors=interceptors)
+        channel = grpc.aio.insecure_channel(target, options=options)
+    else:
+        channel = grpc.aio.secure_channel(target, credentials, options=options)
+    return _AioMetadataChannel(channel, _CallMetadata(token, correlation_id))
 
 
 # --- blocking channels (CLI) --------------------------------------------------------

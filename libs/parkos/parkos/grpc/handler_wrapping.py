@@ -1,33 +1,36 @@
-"""Wrap an RpcMethodHandler's behaviour in an async "around" context, for all four arities.
+"""Run an RpcMethodHandler's behaviour through one "runner", for all four arities.
 
-Every Park OS server interceptor has the same shape: do something before the handler,
-observe how it ended, maybe translate the failure. Expressing that once as an async
-context manager and applying it to unary-unary, unary-stream, stream-unary and
-stream-stream handlers here keeps each interceptor a few lines long.
+Park OS serves every call the same way: do something before the handler, observe how it
+ended, maybe translate the failure (``interceptor.ParkServerInterceptor``). That is
+expressed once as a runner, ``run(behaviour, request_or_iterator, context)``, which awaits
+``behaviour(request, context)`` somewhere inside, and applied to unary-unary,
+unary-stream, stream-unary and stream-stream handlers here.
 
 Streaming responses are re-expressed with the reader/writer API (``context.write``)
 inside one coroutine, instead of wrapping async generators in async generators: the
 whole call then runs in a single frame of the RPC's task, so context variables set
 before the handler are reset in the same context, and a client cancellation arrives
-as one ``CancelledError`` through every wrapper.
+as one ``CancelledError`` through the runner.
+
+A wrapped handler depends only on the handler and the runner, so the interceptor builds
+it once per method and reuses it for every call.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 
-# around(request_or_request_iterator, context) -> async context manager
-Around = Callable[[Any, grpc.aio.ServicerContext], AbstractAsyncContextManager[Any]]
 Behaviour = Callable[[Any, grpc.aio.ServicerContext], Any]
+# run(behaviour, request_or_request_iterator, context) -> what behaviour returned
+Runner = Callable[[Behaviour, Any, grpc.aio.ServicerContext], Awaitable[Any]]
 
 
-def wrap_handler(handler: grpc.RpcMethodHandler | None, around: Around) -> grpc.RpcMethodHandler | None:
-    """Return a handler whose behaviour runs inside ``around``; None stays None (unknown method)."""
+def wrap_handler(handler: grpc.RpcMethodHandler | None, run: Runner) -> grpc.RpcMethodHandler | None:
+    """Return a handler whose behaviour runs through ``run``; None stays None (unknown method)."""
     if handler is None:
         return None
     serde = {
@@ -35,30 +38,31 @@ def wrap_handler(handler: grpc.RpcMethodHandler | None, around: Around) -> grpc.
         "response_serializer": handler.response_serializer,
     }
     if handler.request_streaming and handler.response_streaming:
-        return grpc.stream_stream_rpc_method_handler(_stream_response(handler.stream_stream, around), **serde)
+        return grpc.stream_stream_rpc_method_handler(_stream_response(handler.stream_stream, run), **serde)
     if handler.request_streaming:
-        return grpc.stream_unary_rpc_method_handler(_unary_response(handler.stream_unary, around), **serde)
+        return grpc.stream_unary_rpc_method_handler(_unary_response(handler.stream_unary, run), **serde)
     if handler.response_streaming:
-        return grpc.unary_stream_rpc_method_handler(_stream_response(handler.unary_stream, around), **serde)
-    return grpc.unary_unary_rpc_method_handler(_unary_response(handler.unary_unary, around), **serde)
+        return grpc.unary_stream_rpc_method_handler(_stream_response(handler.unary_stream, run), **serde)
+    return grpc.unary_unary_rpc_method_handler(_unary_response(handler.unary_unary, run), **serde)
 
 
-def _unary_response(behaviour: Behaviour, around: Around) -> Behaviour:
+def _unary_response(behaviour: Behaviour, run: Runner) -> Behaviour:
     _require_async(behaviour)
 
     async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        async with around(request, context):
-            return await behaviour(request, context)
+        return await run(behaviour, request, context)
 
     return wrapped
 
 
-def _stream_response(behaviour: Behaviour, around: Around) -> Behaviour:
+def _stream_response(behaviour: Behaviour, run: Runner) -> Behaviour:
     _require_async(behaviour)
 
+    async def drained(request: Any, context: grpc.aio.ServicerContext) -> None:
+        await _drain(behaviour, request, context)
+
     async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> None:
-        async with around(request, context):
-            await _drain(behaviour, request, context)
+        await run(drained, request, context)
 
     return wrapped
 

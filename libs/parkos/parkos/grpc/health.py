@@ -4,12 +4,17 @@ A server is SERVING only when it has started, nobody switched it off with
 ``set_serving(False)``, and every readiness check passes. Checks run once at start and
 then every ``interval`` seconds, so a lost MongoDB turns the service NOT_SERVING and
 load balancers stop sending it traffic until it comes back.
+
+``close()`` always returns promptly, even with a check in flight: each check is bounded
+with ``asyncio.timeout`` (not ``asyncio.wait_for``, which on Python 3.11 can lose a
+cancellation that arrives as the check completes, gh-86296, and so left the checking
+loop running and ``close()`` waiting on it forever), and ``close()`` cancels the loop
+again until it ends, giving up after the check timeout plus a second.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -17,6 +22,11 @@ from grpc_health.v1 import health, health_pb2
 
 # A readiness check fails by raising, timing out, or returning False.
 ReadinessCheck = Callable[[], Awaitable[object]]
+
+# close(): how often the checking loop is cancelled again while it has not ended, and how
+# much longer than one check it may take to end before close() stops waiting for it.
+_RECANCEL_EVERY = 0.1
+_STOP_MARGIN = 1.0
 
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -42,6 +52,7 @@ class HealthReporter:
         self._wanted = True
         self._checks_pass = False
         self._started = False
+        self._closing = False
         self._serving: bool | None = None
         self._loop_task: asyncio.Task[None] | None = None
         # The checking loop and set_serving() both publish; a lock keeps every service's
@@ -75,16 +86,33 @@ class HealthReporter:
 
     async def close(self) -> None:
         """Stop checking and report NOT_SERVING for good (graceful shutdown)."""
+        self._closing = True
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+            await self._stop_checking(self._loop_task)
         await self.servicer.enter_graceful_shutdown()
 
     async def _check_forever(self) -> None:
-        while True:
+        while not self._closing:
             await asyncio.sleep(self._interval)
             await self.refresh()
+
+    async def _stop_checking(self, task: asyncio.Task[None]) -> None:
+        """Cancel the checking loop until it has ended; a lost cancellation is simply repeated.
+
+        A check that ignores cancellation keeps it running: after the check timeout plus
+        ``_STOP_MARGIN`` the loop is left to end on its own (it stops at its next turn).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout + _STOP_MARGIN
+        while not task.done():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                self._logger.warning("readiness_loop_not_stopped", waited_s=round(self._timeout + _STOP_MARGIN, 3))
+                return
+            task.cancel()
+            await asyncio.wait({task}, timeout=min(remaining, _RECANCEL_EVERY))
+        if not task.cancelled() and task.exception() is not None:
+            self._logger.error("readiness_loop_failed", error=repr(task.exception()))
 
     async def _run_checks(self) -> bool:
         failing = [name for name, check in self._checks.items() if not await self._passes(name, check)]
@@ -94,7 +122,8 @@ class HealthReporter:
 
     async def _passes(self, name: str, check: ReadinessCheck) -> bool:
         try:
-            return await asyncio.wait_for(check(), self._timeout) is not False
+            async with asyncio.timeout(self._timeout):
+                return await check() is not False
         except Exception as exc:  # any failure of a probe means "not ready", not a crash
             self._logger.debug("readiness_check_error", check=name, error=repr(exc))
             return False

@@ -14,7 +14,7 @@ def metadata_values(metadata: Iterable[tuple[str, str | bytes]] | None, key: str
     found: list[str] = []
     for name, value in metadata or ():
         if name.lower() == wanted:
-            found.append(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+            found.append(_text(value))
     return found
 
 
@@ -22,6 +22,21 @@ def first_metadata_value(metadata: Iterable[tuple[str, str | bytes]] | None, key
     """The first value of ``key`` in a metadata sequence, or None when absent."""
     values = metadata_values(metadata, key)
     return values[0] if values else None
+
+
+def correlation_and_authorization(
+    metadata: Iterable[tuple[str, str | bytes]] | None,
+) -> tuple[str | None, list[str]]:
+    """In one pass (it runs on every call): the first correlation id, and every authorization value."""
+    correlation_id: str | None = None
+    authorization: list[str] = []
+    for name, value in metadata or ():
+        name = name.lower()
+        if name == AUTHORIZATION_KEY:
+            authorization.append(_text(value))
+        elif name == CORRELATION_ID_KEY and correlation_id is None:
+            correlation_id = _text(value)
+    return correlation_id, authorization
 
 
 def service_of(method: str) -> str:
@@ -32,3 +47,7 @@ def service_of(method: str) -> str:
 def normalize_method(method: str) -> str:
     """A full method name with exactly one leading slash, as the server reports it."""
     return "/" + method.lstrip("/")
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

@@ -21,11 +21,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from parkos.grpc.access_log import AccessLogInterceptor
-from parkos.grpc.authentication import AuthenticationInterceptor
-from parkos.grpc.correlation import CorrelationIdInterceptor
-from parkos.grpc.errors_interceptor import ErrorMappingInterceptor
 from parkos.grpc.health import HealthReporter, ReadinessCheck
+from parkos.grpc.interceptor import ParkServerInterceptor
 from parkos.grpc.shutdown import install_signal_handlers
 from parkos.logging import get_logger
 
@@ -141,17 +138,13 @@ class GrpcServer:
             await self._server.wait_for_termination()
 
     def _build(self) -> grpc.aio.Server:
-        # Order matters: the first interceptor is the outermost, so auth failures are
-        # mapped to a status by the errors interceptor and then logged with that status.
-        interceptors = (
-            CorrelationIdInterceptor(),
-            AccessLogInterceptor(self._given_logger),
-            ErrorMappingInterceptor(self._given_logger),
-            AuthenticationInterceptor(
-                self._verifier, public_methods=self._public_methods, logger=self._given_logger
-            ),
+        # One interceptor runs correlation, access log, error mapping and authentication in
+        # that order (see interceptor.py): auth failures are mapped to a status and then
+        # logged with that status.
+        interceptor = ParkServerInterceptor(
+            self._verifier, public_methods=self._public_methods, logger=self._given_logger
         )
-        server = grpc.aio.server(interceptors=interceptors, options=self._options)
+        server = grpc.aio.server(interceptors=(interceptor,), options=self._options)
         for registration in self._registrations:
             registration.register(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health.servicer, server)

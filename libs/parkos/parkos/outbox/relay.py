@@ -1,10 +1,10 @@
-"""The outbox relay: publishes unsent outbox rows to Kafka in order, then marks them sent."""
+"""The outbox relay: publishes committed outbox rows to Kafka in commit order, then marks them sent."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -14,27 +14,32 @@ from pymongo.errors import PyMongoError
 from parkos.ids import new_id
 from parkos.logging import get_logger
 from parkos.outbox.lease import RelayLease
+from parkos.outbox.marker import mark_sent
 from parkos.outbox.metrics import OutboxMetrics
+from parkos.outbox.position import RelayPosition
+from parkos.outbox.publish import send_rows
+from parkos.outbox.scan import unsent_batch
+from parkos.outbox.session import PublishingSession, SessionOptions, SessionParts
 from parkos.outbox.writer import OUTBOX_COLLECTION
 
 log = get_logger(__name__)
 
 ProducerFactory = Callable[[], AIOKafkaProducer]
 
-# Ids per "mark sent" statement. One $in over a whole large batch costs O(ids x rows) on
-# SecantusDB (each candidate row is matched against the list); chunks keep it linear and
-# cost nothing on MongoDB (an _id index scan either way).
-MARK_CHUNK = 200
+_RETRYABLE = (KafkaError, PyMongoError, OSError, asyncio.TimeoutError)
 
 
 class OutboxRelay:
     """Drains the outbox of one service database into Kafka.
 
-    Rows are read in _id (UUIDv7) order and sent without waiting record by record;
-    the producer is idempotent, so each partition keeps that order. Rows are marked
-    sent only after every record of the batch is acknowledged by all replicas. A
-    crash anywhere therefore loses nothing and can only re-send: consumers
-    de-duplicate by event_id.
+    Rows are read from a change stream on the outbox, i.e. in commit order, and sent
+    without waiting record by record; the producer is idempotent (acks=all), so each
+    partition keeps that order. Rows are marked sent after Kafka acknowledged them, and
+    then the stream position after them is stored (one write per batch). A crash
+    anywhere therefore loses nothing and can only re-send: the next start resumes after
+    the stored position, or, when there is none the store can resume from, scans the
+    rows not marked sent. Consumers de-duplicate by event_id. One relay per service
+    database publishes at a time (a lease); the others stand by.
     """
 
     def __init__(
@@ -49,25 +54,32 @@ class OutboxRelay:
         idle_poll_seconds: float = 0.2,
         retry_seconds: float = 1.0,
         lag_every_seconds: float = 5.0,
+        quiet_pause_seconds: float = 0.05,
+        max_unmarked: int = 50_000,
     ) -> None:
         self._outbox = db[OUTBOX_COLLECTION]
+        self._position = RelayPosition(db)
         self._producer_factory = producer_factory
         # a stable relay_id (e.g. the pod name) lets a restarted process take its own lease back at once;
         # otherwise a successor waits for the dead relay's lease to expire
         self._lease = RelayLease(db, owner=relay_id or new_id("rly"), ttl=timedelta(seconds=lease_seconds))
         self._metrics = OutboxMetrics(service)
         self._batch_size = batch_size
-        self._idle_poll_seconds = idle_poll_seconds
         self._retry_seconds = retry_seconds
-        self._lag_every_seconds = lag_every_seconds
-        self._lag_observed_at: float | None = None
+        # idle_poll_seconds: how long the store may hold a getMore that found nothing (it answers as
+        # soon as anything is written); quiet_pause_seconds: the least time between two such getMores
+        # unless notify() is called; max_unmarked: see SessionOptions
+        self._options = SessionOptions(
+            batch_size=batch_size, await_ms=max(1, int(idle_poll_seconds * 1000)),
+            quiet_pause=quiet_pause_seconds, lag_every=lag_every_seconds, max_unmarked=max_unmarked,
+        )
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._producer: AIOKafkaProducer | None = None
         self.published = 0
 
     def notify(self) -> None:
-        """Call after a commit that appended events: the relay publishes without waiting for its poll."""
+        """Call after a commit that appended events: the relay looks for them without waiting for its poll."""
         self._wake.set()
 
     async def start(self) -> None:
@@ -75,7 +87,8 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        """Stop after the batch in flight; unsent rows stay for the next start."""
+        """Stop publishing; rows acknowledged by Kafka are marked sent if that is quick, the rest
+        are re-sent by the next start."""
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -85,52 +98,40 @@ class OutboxRelay:
             await self._lease.release()
 
     async def drain_once(self) -> int:
-        """Publish one batch of unsent rows; returns how many were published."""
-        rows = await self._outbox.find({"sent": False}).sort("_id", 1).limit(self._batch_size).to_list()
+        """Publish and mark sent one batch of rows not marked sent, found by a scan in _id order;
+        returns how many. For tools and tests: a running relay reads the change stream instead."""
+        rows = await unsent_batch(self._outbox, self._batch_size)
         if not rows:
             return 0
         producer = await self._open_producer()
-        deliveries = [
-            await producer.send(row["topic"], row["value"], key=row["key"].encode(),
-                                headers=[(name, bytes(value)) for name, value in row["headers"]])
-            for row in rows
-        ]
-        await asyncio.gather(*deliveries)
-        sent = {"$set": {"sent": True, "sent_at": datetime.now(UTC)}}
-        ids = [row["_id"] for row in rows]
-        for start in range(0, len(ids), MARK_CHUNK):
-            await self._outbox.update_many({"_id": {"$in": ids[start:start + MARK_CHUNK]}}, sent)
+        await (await send_rows(producer, rows))
+        await mark_sent(self._outbox, [row["_id"] for row in rows])
+        self._count_published(len(rows))
         self._metrics.published(rows)
-        self.published += len(rows)
         return len(rows)
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        lease_checked = 0.0
-        holding = False
         while True:
             try:
-                if loop.time() - lease_checked >= self._lease.renew_every:
-                    holding = await self._lease.acquire()
-                    lease_checked = loop.time()
-                published = await self.drain_once() if holding else 0
-                if published < self._batch_size:
-                    await self._lag_and_wait()
-            except (KafkaError, PyMongoError, OSError, asyncio.TimeoutError) as error:
+                if await self._lease.acquire():
+                    await self._publish_while_leased()
+                else:
+                    await asyncio.sleep(self._lease.renew_every)
+            except _RETRYABLE as error:
                 log.warning("outbox relay retrying", error=str(error), error_type=type(error).__name__)
                 await self._close_producer()  # a fresh producer after a broker failure
                 await asyncio.sleep(self._retry_seconds)
 
-    async def _lag_and_wait(self) -> None:
-        # two queries: at most every lag_every_seconds, not on every idle turn of the loop,
-        # where they would delay the next publish
-        now = asyncio.get_running_loop().time()
-        if self._lag_observed_at is None or now - self._lag_observed_at >= self._lag_every_seconds:
-            self._lag_observed_at = now
-            await self._metrics.observe_lag(self._outbox)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self._idle_poll_seconds)
-        self._wake.clear()
+    async def _publish_while_leased(self) -> None:
+        # returns when the lease is lost; the producer is opened only once the lease is held
+        parts = SessionParts(
+            outbox=self._outbox, position=self._position, lease=self._lease, producer=await self._open_producer(),
+            metrics=self._metrics, wake=self._wake, on_published=self._count_published,
+        )
+        await PublishingSession(parts, self._options).run()
+
+    def _count_published(self, count: int) -> None:
+        self.published += count
 
     async def _open_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -144,3 +145,4 @@ class OutboxRelay:
         if producer is not None:
             with contextlib.suppress(Exception):
                 await producer.stop()
+

@@ -1,0 +1,152 @@
+"""The relay's stored position: a restart resumes after it, and without one nothing is lost."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from park.common.v1.money_pb2 import Money
+
+from parkos.events import build_envelope, parse_envelope
+from parkos.events.provisioning import ensure_topics
+from parkos.events.topics import TopicSpec
+from parkos.mongo import connect_mongo, run_in_transaction
+from parkos.outbox import OutboxRelay, append_to_outbox, ensure_outbox_indexes, open_idempotent_producer
+from parkos.outbox.position import POSITIONS_COLLECTION, RelayPosition
+from tests.support.kafka import read_topic
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture
+async def outbox(infra):
+    """A fresh database with its outbox, a 3-partition topic, and a way to make relays."""
+    topic = infra.unique_name("test.outbox")
+    await ensure_topics(infra.kafka_bootstrap, [TopicSpec(topic, 3)])
+    client = connect_mongo(infra.mongo_uri, "relay-position-test")
+    db = client[infra.unique_name("outbox_position")]
+    await ensure_outbox_indexes(db)
+
+    def relay(**options) -> OutboxRelay:
+        return OutboxRelay(db, lambda: open_idempotent_producer(infra.kafka_bootstrap, "relay-position-test"),
+                           service="test", **options)
+
+    yield client, db, topic, relay
+    await client.close()
+
+
+def envelope(amount: int, key: str = "acct"):
+    return build_envelope(Money(amount_minor=amount, currency="CNY"), producer="test", aggregate_id=key)
+
+
+async def commit(client, db, topic: str, *envelopes) -> list[str]:
+    async def change(session) -> None:
+        await append_to_outbox(db, session, topic, list(envelopes))
+
+    await run_in_transaction(client, change)
+    return [item.event_id for item in envelopes]
+
+
+async def wait_until(predicate, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def all_marked(db) -> bool:
+    return await db.outbox.count_documents({"sent": False}) == 0
+
+
+def event_ids(records) -> list[str]:
+    return [parse_envelope(record.value).event_id for record in records]
+
+
+async def test_a_restarted_relay_resumes_after_its_stored_position_without_re_sending(outbox, infra):
+    client, db, topic, make_relay = outbox
+    first = make_relay()
+    await first.start()
+    await wait_until(lambda: _has_position(db))  # a fresh relay starts from the stream's current end
+    sent_first = [event_id for amount in range(10) for event_id in await commit(client, db, topic, envelope(amount))]
+    first.notify()
+    await wait_until(lambda: all_marked(db))
+    await first.stop()
+    assert await RelayPosition(db).load() is not None
+    assert await db.outbox.count_documents({"sent": True, "sent_at": {"$exists": True}}) == 10  # expiry started
+
+    sent_while_down = [event_id for amount in range(10, 25)
+                       for event_id in await commit(client, db, topic, envelope(amount))]
+    second = make_relay()
+    await second.start()
+    try:
+        await wait_until(lambda: all_marked(db))
+    finally:
+        await second.stop()
+    assert second.published == 15, "the restart re-sent rows before its stored position"
+    records = await read_topic(infra.kafka_bootstrap, topic, expect=25)
+    assert event_ids(records) == sent_first + sent_while_down
+
+
+async def test_without_a_usable_position_the_relay_scans_unsent_rows_then_follows_the_stream(outbox, infra):
+    client, db, topic, make_relay = outbox
+    before = [event_id for amount in range(12) for event_id in await commit(client, db, topic, envelope(amount))]
+    # a position the store cannot resume from (as after the oplog moved past it)
+    await db[POSITIONS_COLLECTION].insert_one({"_id": "relay", "token": {"_data": "not-a-token"}})
+    relay = make_relay()
+    await relay.start()
+    try:
+        await wait_until(lambda: all_marked(db))
+        after = await commit(client, db, topic, envelope(12))
+        relay.notify()
+        await wait_until(lambda: _published(relay, 13))
+        await wait_until(lambda: all_marked(db))
+    finally:
+        await relay.stop()
+    stored = await RelayPosition(db).load()
+    assert stored is not None and stored != {"_data": "not-a-token"}, "no fresh position stored"
+    records = await read_topic(infra.kafka_bootstrap, topic, expect=13)
+    assert event_ids(records) == before + after
+
+
+async def test_a_row_committed_after_a_newer_id_was_published_is_not_skipped(outbox, infra):
+    client, db, topic, make_relay = outbox
+    older = envelope(1)  # its UUIDv7 id is built first ...
+    newer = envelope(2, key="other")
+    relay = make_relay()
+    await relay.start()
+    try:
+        await commit(client, db, topic, newer)  # ... but it commits after `newer` was published
+        relay.notify()
+        await wait_until(lambda: _published(relay, 1))
+        await commit(client, db, topic, older)
+        relay.notify()
+        await wait_until(lambda: _published(relay, 2))
+    finally:
+        await relay.stop()
+    records = await read_topic(infra.kafka_bootstrap, topic, expect=2)
+    assert sorted(event_ids(records)) == sorted([older.event_id, newer.event_id])
+
+
+async def test_only_the_relay_holding_the_lease_publishes(outbox, infra):
+    client, db, topic, make_relay = outbox
+    relays = [make_relay(), make_relay()]
+    for relay in relays:
+        await relay.start()
+    try:
+        for amount in range(20):
+            await commit(client, db, topic, envelope(amount))
+            for relay in relays:
+                relay.notify()
+        await wait_until(lambda: all_marked(db))
+    finally:
+        for relay in relays:
+            await relay.stop()
+    assert min(relay.published for relay in relays) == 0, "both relays published"
+    assert len(set(event_ids(await read_topic(infra.kafka_bootstrap, topic, expect=20)))) == 20
+
+
+async def _published(relay: OutboxRelay, count: int) -> bool:
+    return relay.published >= count
+
+
+async def _has_position(db) -> bool:
+    return await RelayPosition(db).load() is not None
