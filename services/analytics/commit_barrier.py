@@ -28,6 +28,20 @@ What faust-streaming 0.15.3 does (read in its source):
    ignores their failures. So the stock flush may let a commit through while a changelog
    record of an acked event is still buffered, in flight, or failed. The producer is also
    neither idempotent nor ``acks=all`` outside exactly_once mode (``Producer._settings_extra``).
+6. After a rebalance, ``Recovery.on_recovery_completed`` (faust/tables/recovery.py) resumes the
+   stream partitions, awaits ``perform_seek``, then calls ``app.flow_control.resume()`` and only
+   then ``consumer.resume_flow()``. But the consumer flow is already running at that point:
+   recovery resumed it to read the changelogs (or, with nothing to recover, right before). So
+   the fetcher hands the agents records -- aiokafka prefetched them for every assigned partition
+   -- during the seek, and ``flow_control.resume()`` then empties the agents' buffers
+   (``FlowControlEvent.resume`` clears every ``clear_on_resume`` queue) with those records in
+   them: never processed, never acked, while ``Consumer._read_offset`` already stands past them.
+   What follows depends on the timing, and all of it was observed here with two workers and a
+   SIGKILL: the re-fetch from the committed offset is dropped by ``_drain_messages`` as already
+   read ("DROPPED MESSAGE ROFF"), so the partition's commit stops at the first lost record
+   forever while the totals stay short (the "stall"); or ``perform_seek``'s reset of the read
+   offset mid-batch makes ``_drain_messages`` see a "gap" and ``_add_gap`` declares the lost
+   records acked; or, on a partition without a commit, ``_new_offset`` commits past them.
 
 What this module changes, through the transport's classes (no patching of Faust's code):
 
@@ -35,18 +49,23 @@ What this module changes, through the transport's classes (no patching of Faust'
   never ``tracked``: the stream marks a record tracked only when it hands it to the agent),
   so such a record is never committed; ``RewindingConsumerThread.seek_to_committed`` moves
   partitions without a committed offset back to their beginning, so the skipped records are
-  fetched again and processed. (Re-processing is harmless: see domain.decide.)
+  fetched again and processed. (Re-processing is harmless: see ``domain.ledger.decide``.)
 - ``DurableProducer`` tracks every record handed to it (``send`` and ``send_soon``) until its
   delivery is known, and its ``flush`` -- the one the commit path calls -- waits until every
   record sent so far is acknowledged by the broker, raising if one failed or the wait timed
   out. A raising flush aborts the commit; the worker crashes and restarts from the previous
   commit, which the ledger guards make harmless. It also turns on idempotence and acks=all.
+- ``ProcessedOnlyConsumer.resume_partitions`` holds back stream partitions resumed while the
+  flow runs (only Recovery does that, right before its seek) until ``resume_flow``, which
+  Recovery calls after the seek and after emptying the buffers. Nothing is fetched for the
+  agents in between, so nothing is emptied away, and what they get afterwards starts at the
+  committed offsets.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
@@ -158,8 +177,35 @@ class ProcessedOnlyConsumer(AIOKafkaFaustConsumer):
 
     skipped_acks = 0
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Stream partitions Recovery resumed while the flow was running, until it resumes the flow.
+        self._held_partitions: set[TP] = set()
+        super().__init__(*args, **kwargs)
+
     def _new_consumer_thread(self) -> RewindingConsumerThread:
         return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def resume_partitions(self, tps: Iterable[TP]) -> None:
+        """Resume fetching ``tps``; stream partitions wait for ``resume_flow`` if the flow runs (see (6))."""
+        tps = set(tps)
+        held = {tp for tp in tps if not self._is_changelog_tp(tp)} if self.flow_active else set()
+        self._held_partitions |= held
+        super().resume_partitions(tps - held)
+
+    def pause_partitions(self, tps: Iterable[TP]) -> None:
+        """Stop fetching ``tps``, held back ones included (a rebalance pauses everything it had)."""
+        tps = set(tps)
+        self._held_partitions -= tps
+        super().pause_partitions(tps)
+
+    def resume_flow(self) -> None:
+        """Let records flow to the agents again, from the held-back stream partitions too."""
+        # Recovery calls this after its seek and after emptying the agents' buffers: from here
+        # on, what the held partitions deliver starts at their committed offsets.
+        held, self._held_partitions = self._held_partitions, set()
+        if held:
+            super().resume_partitions(held & self.assignment())
+        super().resume_flow()
 
     def ack(self, message: Message) -> bool:
         if not message.tracked:

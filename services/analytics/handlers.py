@@ -3,7 +3,8 @@
 - ``split``: park.trades.v1 and park.tenants.v1 -> per-tenant facts on the repartition
   topic, keyed by tenant id (``split_record``). Stateless.
 - ``apply``: repartition topic -> the tenant's ledger and the fact's first offset, and
-  DataAssetValued when the valuation changed (``apply_record``, deciding with domain.decide).
+  DataAssetValued when the valuation changed (``apply_record``, deciding with
+  ``domain.ledger.decide``).
 
 Errors:
 - a record that cannot be parsed or applied (MalformedEvent, InvalidFact, or any other
@@ -33,7 +34,9 @@ from parkos.inbox.dead_letters import dead_letter_for
 from parkos.logging import get_logger
 
 from services.analytics.commit_barrier import UndeliveredWrite
-from services.analytics.domain import Decision, InvalidFact, TenantLedger, ValuationPolicy, Valuation, decide
+from services.analytics.domain.facts import InvalidFact
+from services.analytics.domain.ledger import Decision, TenantLedger, decide
+from services.analytics.domain.valuation import Valuation, ValuationPolicy
 from services.analytics.records import fact_envelope, fact_from_envelope, split_source_event, valuation_envelope
 from services.analytics.tables import Tables
 from services.analytics.topics import Topics

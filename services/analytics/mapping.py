@@ -5,7 +5,11 @@ from __future__ import annotations
 from park.analytics.v1 import analytics_pb2
 from park.common.v1.money_pb2 import Money
 
-from services.analytics.domain import Bucket, Figures, Ratio, TenantLedger, Valuation, day_start, hour_start
+from services.analytics.domain.ledger import TenantLedger
+from services.analytics.domain.ratios import Ratio
+from services.analytics.domain.revenue import Bucket, Figures
+from services.analytics.domain.valuation import Valuation
+from services.analytics.domain.windows import day_start, hour_start
 from services.analytics.store import Dimension, SliceFigures, Window
 
 DIMENSION_FROM_PROTO = {

@@ -12,6 +12,7 @@ Nothing here decides anything; it only translates:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -27,20 +28,20 @@ from park.tenants.v1 import tenants_pb2
 from park.trades.v1 import events_pb2 as trade_events
 from parkos.events import MalformedEvent, build_envelope, payload_type_name, unpack_payload
 
-from services.analytics.domain import (
-    Bucket,
+from services.analytics.domain.facts import (
     Fact,
     FactKind,
     Placement,
     ProfileSnapshot,
     RevenueDeclaration,
     Settlement,
-    TenantLedger,
-    Valuation,
     fact_of_declaration,
     fact_of_profile,
     facts_of_settlement,
 )
+from services.analytics.domain.ledger import TenantLedger
+from services.analytics.domain.revenue import Bucket
+from services.analytics.domain.valuation import Valuation
 
 PRODUCER = "analytics"
 TRADE_SETTLED = payload_type_name(trade_events.TradeSettled)
@@ -185,7 +186,8 @@ def fact_from_envelope(envelope: Envelope) -> Fact:
 # --- ledgers --------------------------------------------------------------------------------------
 
 
-def ledger_to_proto(ledger: TenantLedger) -> state_pb2.TenantLedger:
+def ledger_to_proto(ledger: TenantLedger, *, valuations: bool = True) -> state_pb2.TenantLedger:
+    """The ledger as protobuf; ``valuations=False`` leaves out the valuation and its history."""
     message = state_pb2.TenantLedger(
         tenant_id=ledger.tenant_id, applied_offset=ledger.applied_offset, currency=ledger.currency,
         sub_park_id=ledger.sub_park_id, sector_id=ledger.sector_id, legal_name=ledger.legal_name,
@@ -201,13 +203,15 @@ def ledger_to_proto(ledger: TenantLedger) -> state_pb2.TenantLedger:
         message.declared[period].amount_minor = amount
     message.buyer_ids.extend(ledger.buyers.keys())
     message.buyer_orders.extend(ledger.buyers.values())
-    if ledger.valuation is not None:
-        message.valuation.CopyFrom(valuation_to_proto(ledger.valuation))
-    message.history.extend(valuation_to_proto(v) for v in ledger.history)
+    if valuations:
+        if ledger.valuation is not None:
+            message.valuation.CopyFrom(valuation_to_proto(ledger.valuation))
+        message.history.extend(valuation_to_proto(v) for v in ledger.history)
     return message
 
 
-def ledger_from_proto(m: state_pb2.TenantLedger) -> TenantLedger:
+def ledger_from_proto(m: state_pb2.TenantLedger, *, history: bool = True) -> TenantLedger:
+    """The ledger ``m`` holds; with ``history=False`` its valuation history is left out (empty)."""
     if len(m.all_time) not in (0, len(Bucket._fields)) or len(m.buyer_ids) != len(m.buyer_orders):
         raise MalformedEvent("ledger with malformed columns")
     return TenantLedger(
@@ -220,16 +224,53 @@ def ledger_from_proto(m: state_pb2.TenantLedger) -> TenantLedger:
         buyers=dict(zip(m.buyer_ids, m.buyer_orders, strict=True)),
         compliance_level=m.compliance_level, watermark_ms=m.watermark_ms,
         valuation=valuation_from_proto(m.valuation) if m.HasField("valuation") else None,
-        history=tuple(valuation_from_proto(v) for v in m.history),
+        history=tuple(valuation_from_proto(v) for v in m.history) if history else (),
         last_source_event_id=m.last_source_event_id, facts_applied=m.facts_applied,
     )
 
 
 def ledger_to_bytes(ledger: TenantLedger) -> bytes:
-    return ledger_to_proto(ledger).SerializeToString()
+    """The ledger's changelog record.
+
+    A ledger is written after every fact, and most of its bytes are valuations that did not
+    change since the previous write (the history). Each valuation is encoded once, as the
+    complete protobuf field (tag, length, message), and appended to the rest of the ledger:
+    protobuf allows a message's fields in any order, so the bytes parse to the same message.
+    """
+    head = ledger_to_proto(ledger, valuations=False).SerializeToString()
+    if ledger.valuation is None and not ledger.history:
+        return head
+    parts = [head]
+    if ledger.valuation is not None:
+        parts.append(_valuation_field(_VALUATION_TAG, ledger.valuation))
+    parts.extend(_valuation_field(_HISTORY_TAG, valuation) for valuation in ledger.history)
+    return b"".join(parts)
 
 
-def ledger_from_bytes(raw: bytes) -> TenantLedger:
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _field_tag(name: str) -> bytes:
+    return _varint(state_pb2.TenantLedger.DESCRIPTOR.fields_by_name[name].number << 3 | 2)  # length-delimited
+
+
+_VALUATION_TAG = _field_tag("valuation")
+_HISTORY_TAG = _field_tag("history")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _valuation_field(tag: bytes, valuation: Valuation) -> bytes:
+    body = valuation_to_proto(valuation).SerializeToString()
+    return tag + _varint(len(body)) + body
+
+
+def ledger_from_bytes(raw: bytes, *, history: bool = True) -> TenantLedger:
     message = state_pb2.TenantLedger()
     try:
         message.ParseFromString(raw)
@@ -237,7 +278,7 @@ def ledger_from_bytes(raw: bytes) -> TenantLedger:
         raise MalformedEvent(f"not a TenantLedger: {error}") from error
     if not message.tenant_id:
         raise MalformedEvent("ledger without tenant_id")
-    return ledger_from_proto(message)
+    return ledger_from_proto(message, history=history)
 
 
 _WIDTH = len(Bucket._fields)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from parkos.config import ParkSettings
 from pydantic import Field, field_validator
 
-from services.analytics.domain import ValuationPolicy, parse_decimal
+from services.analytics.domain.ratios import parse_decimal
+from services.analytics.domain.valuation import ValuationPolicy
 
 
 class AnalyticsSettings(ParkSettings):

@@ -29,7 +29,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from parkos.events import MalformedEvent
 from parkos.logging import get_logger
 
-from services.analytics.domain import Figures, TenantLedger, day_start, hour_start, total_figures
+from services.analytics.domain.ledger import TenantLedger
+from services.analytics.domain.revenue import Figures, total_figures
+from services.analytics.domain.windows import day_start, hour_start
 from services.analytics.records import ledger_from_bytes
 
 log = get_logger(__name__)
@@ -80,6 +82,8 @@ class ParkView:
 
     def __init__(self) -> None:
         self._ledgers: dict[str, TenantLedger] = {}
+        # Changelog bytes of ledgers taken without their valuation history (see ``apply``).
+        self._raw: dict[str, bytes] = {}
         self._totals: dict[tuple[Dimension, str], Figures] = defaultdict(Figures)
         self._members: dict[tuple[Dimension, str], set[str]] = defaultdict(set)
         self._subscriptions: set[Subscription] = set()
@@ -89,8 +93,13 @@ class ParkView:
     def __len__(self) -> int:
         return len(self._ledgers)
 
-    def apply(self, ledger: TenantLedger) -> bool:
-        """Take ``ledger`` as the tenant's newest, unless a higher guard is held; returns whether taken."""
+    def apply(self, ledger: TenantLedger, raw: bytes | None = None) -> bool:
+        """Take ``ledger`` as the tenant's newest, unless a higher guard is held; returns whether taken.
+
+        ``raw``: the changelog record ``ledger`` was decoded from without its valuation history
+        (the follower's case: only GetTenantMetrics shows the history, so it is decoded from
+        ``raw`` when asked for, not for every record).
+        """
         old = self._ledgers.get(ledger.tenant_id)
         if old is not None and ledger.applied_offset < old.applied_offset:
             self.stale += 1
@@ -98,6 +107,10 @@ class ParkView:
         if old is not None:
             self._leave(old)
         self._ledgers[ledger.tenant_id] = ledger
+        if raw is None:
+            self._raw.pop(ledger.tenant_id, None)
+        else:
+            self._raw[ledger.tenant_id] = raw
         self._join(ledger)
         self.applied += 1
         if self._subscriptions:
@@ -119,10 +132,13 @@ class ParkView:
             self._members[slice_key].add(ledger.tenant_id)
 
     def ledger(self, tenant_id: str) -> TenantLedger | None:
-        return self._ledgers.get(tenant_id)
+        """The tenant's newest ledger, valuation history included."""
+        raw = self._raw.get(tenant_id)
+        return ledger_from_bytes(raw) if raw is not None else self._ledgers.get(tenant_id)
 
     def ledgers(self) -> Iterable[TenantLedger]:
-        return list(self._ledgers.values())
+        """Every tenant's newest ledger, valuation history included."""
+        return [self.ledger(tenant_id) for tenant_id in list(self._ledgers)]  # type: ignore[misc]
 
     def park_figures(self) -> Figures:
         return self._totals[(Dimension.PARK, "")]
@@ -289,7 +305,7 @@ class LedgerFollower:
         if raw is None:
             return
         try:
-            self._view.apply(ledger_from_bytes(raw))
+            self._view.apply(ledger_from_bytes(raw, history=False), raw)
         except MalformedEvent as error:
             self.malformed += 1
             log.warning("ledger follower skipped a malformed record", error=str(error))
@@ -304,6 +320,10 @@ def open_ledger_consumer(bootstrap: str, *, client_id: str) -> AIOKafkaConsumer:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_uncommitted",
-        fetch_max_wait_ms=500,
+        # A fetch returns once 64 KiB are there or after 10 ms: under load one fetch brings
+        # many records instead of one fetch per record (each costs a request, a response and
+        # its decoding in this process); idle, a single record waits at most 10 ms.
+        fetch_min_bytes=64 * 1024,
+        fetch_max_wait_ms=10,
         max_partition_fetch_bytes=4 * 1024 * 1024,
     )

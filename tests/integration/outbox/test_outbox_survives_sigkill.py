@@ -5,6 +5,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -34,6 +36,17 @@ def wait_for_line(process: subprocess.Popen, predicate) -> None:
         if predicate(line.strip()):
             return
     raise AssertionError(f"writer exited ({process.wait()}) before the expected output")
+
+
+def wait_for_position(infra, db_name: str, timeout: float) -> bool:
+    """True once the relay running in the writer has stored its stream position."""
+    deadline = time.monotonic() + timeout
+    with MongoClient(infra.mongo_uri) as client:
+        while time.monotonic() < deadline:
+            if client[db_name].outbox_position.find_one({"_id": "relay"}):
+                return True
+            time.sleep(0.1)
+    return False
 
 
 def committed_numbers(infra, db_name: str) -> set[int]:
@@ -97,12 +110,14 @@ async def test_sigkill_of_a_running_relay_resumes_from_its_stored_position(infra
     await ensure_topics(infra.kafka_bootstrap, [TopicSpec(topic, 3)])
     writer = start_writer(infra, "burst", db_name, topic, count=5000)
     wait_for_line(writer, lambda line: line == "committed 300")
+    # the scenario needs a stored position to resume from: the relay stores one at most once a
+    # second after a batch is acknowledged, so on a slow machine it can come after the 300th commit
+    threading.Thread(target=lambda: [None for _ in writer.stdout], daemon=True).start()
+    assert wait_for_position(infra, db_name, timeout=30), "the running relay stored no position"
     writer.send_signal(signal.SIGKILL)
     writer.wait()
 
     committed = committed_numbers(infra, db_name)
-    with MongoClient(infra.mongo_uri) as client:
-        assert client[db_name].outbox_position.find_one({"_id": "relay"}), "the running relay stored no position"
     relay = start_writer(infra, "run", db_name, topic)
     assert relay.wait(timeout=60) == 0
 

@@ -75,3 +75,26 @@ def test_a_record_the_stream_skipped_is_not_acked_a_processed_one_is() -> None:
     processed = message(1, tracked=True)
     assert processed.ack(consumer)
     assert list(consumer._acked[tp]) == [1]
+
+
+def test_stream_partitions_resumed_while_the_flow_runs_wait_for_resume_flow() -> None:
+    # Recovery resumes the stream partitions, seeks them, empties the agents' buffers, then
+    # resumes the flow: anything fetched for the agents before that last step would be emptied away.
+    settings = AnalyticsSettings(app_id="unit-hold")
+    app = build_worker_app(settings).app
+    consumer = app.consumer
+    stream, other_stream = TP(settings.facts_topic, 0), TP(settings.trades_topic, 0)
+    changelog = TP(settings.changelog_topic("tenant-ledgers"), 0)
+    consumer.assignment = lambda: {stream, other_stream, changelog}  # type: ignore[method-assign]
+    consumer._set_active_tps(set())
+    consumer.resume_flow()  # as Recovery does to read the changelogs
+
+    consumer.resume_partitions({stream, other_stream, changelog})
+    assert consumer._get_active_partitions() == {changelog}
+    consumer.pause_partitions({other_stream})  # a rebalance in between drops what it revoked
+    consumer.resume_flow()
+    assert consumer._get_active_partitions() == {changelog, stream}
+
+    consumer.stop_flow()  # with the flow stopped nothing is fetched anyway: resumed at once
+    consumer.resume_partitions({other_stream})
+    assert other_stream in consumer._get_active_partitions()

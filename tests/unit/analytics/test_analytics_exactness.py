@@ -1,6 +1,6 @@
 """The de-duplication protocol of the apply agent, under every crash hypothesis can think of.
 
-A model of what Kafka and Faust do around the agent (``domain.decide`` is the real rule):
+A model of what Kafka and Faust do around the agent (``domain.ledger.decide`` is the real rule):
 
 - the repartition log holds facts, with copies of some at later offsets (a producer's
   re-send, or the split agent re-run after a crash);
@@ -26,17 +26,16 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.analytics.domain import (
+from services.analytics.domain.facts import (
     Fact,
     Placement,
     RevenueDeclaration,
     Settlement,
-    TenantLedger,
-    ValuationPolicy,
-    decide,
     fact_of_declaration,
     facts_of_settlement,
 )
+from services.analytics.domain.ledger import TenantLedger, decide
+from services.analytics.domain.valuation import ValuationPolicy
 
 POLICY = ValuationPolicy(window_days=30, hour_retention=4)
 T0 = 1_767_225_600_000

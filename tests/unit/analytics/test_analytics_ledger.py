@@ -7,29 +7,24 @@ from fractions import Fraction
 
 import pytest
 
-from services.analytics.domain import (
-    Bucket,
+from services.analytics.domain.facts import (
     Fact,
     FactKind,
-    Figures,
     InvalidFact,
     Placement,
     ProfileSnapshot,
-    Ratio,
     RevenueDeclaration,
+    Role,
     Settlement,
-    TenantLedger,
-    ValuationPolicy,
-    apply_fact,
-    decimal_string,
     fact_id_for,
     fact_of_declaration,
     fact_of_profile,
     facts_of_settlement,
-    parse_decimal,
-    round_half_up,
-    Role,
 )
+from services.analytics.domain.ledger import TenantLedger, apply_fact
+from services.analytics.domain.ratios import Ratio, decimal_string, parse_decimal, round_half_up
+from services.analytics.domain.revenue import Bucket, Figures
+from services.analytics.domain.valuation import ValuationPolicy
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000

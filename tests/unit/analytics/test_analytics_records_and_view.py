@@ -7,26 +7,22 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from park.analytics.v1 import state_pb2
 from park.tenants.v1 import events_pb2 as tenant_events
 from park.tenants.v1 import tenants_pb2
 from park.trades.v1 import events_pb2 as trade_events
 from parkos.events import MalformedEvent, build_envelope, parse_envelope
 
-from services.analytics.domain import (
-    FactKind,
-    Placement,
-    Settlement,
-    TenantLedger,
-    ValuationPolicy,
-    apply_fact,
-    facts_of_settlement,
-)
+from services.analytics.domain.facts import FactKind, Placement, Settlement, facts_of_settlement
+from services.analytics.domain.ledger import TenantLedger, apply_fact
+from services.analytics.domain.valuation import ValuationPolicy
 from services.analytics.records import (
     LedgerCodec,
     fact_envelope,
     fact_from_envelope,
     ledger_from_bytes,
     ledger_to_bytes,
+    ledger_to_proto,
     split_source_event,
     valuation_envelope,
 )
@@ -118,6 +114,29 @@ def test_a_ledger_survives_its_protobuf_round_trip() -> None:
     assert LedgerCodec().loads(LedgerCodec().dumps(ledger)) == ledger
     with pytest.raises(MalformedEvent):
         ledger_from_bytes(b"\x0a")
+
+
+def test_a_ledger_record_parses_to_the_same_protobuf_message_as_a_plain_encoding() -> None:
+    ledger = _rich_ledger()
+    record = ledger_to_bytes(ledger)  # valuations appended as pre-encoded fields
+    parsed = state_pb2.TenantLedger()
+    parsed.ParseFromString(record)
+    assert parsed == ledger_to_proto(ledger)
+    assert ledger_to_bytes(ledger) == record  # the cached encodings give the same bytes again
+
+
+def test_the_view_decodes_the_valuation_history_only_when_asked() -> None:
+    ledger = _rich_ledger()
+    record = ledger_to_bytes(ledger)
+    view = ParkView()
+    summary = ledger_from_bytes(record, history=False)
+    assert summary == replace(ledger, history=())
+    assert view.apply(summary, record)
+    assert view.ledger("ten_s") == ledger and list(view.ledgers()) == [ledger]
+    assert view.figures(Dimension.TENANT, "ten_s", Window.ALL_TIME, T0).figures == ledger.figures()  # type: ignore[union-attr]
+    stale = replace(ledger, applied_offset=ledger.applied_offset - 1, history=())
+    assert not view.apply(stale)
+    assert view.ledger("ten_s") == ledger
 
 
 def test_a_valuation_envelope_is_keyed_by_tenant_with_the_valuations_event_id() -> None:

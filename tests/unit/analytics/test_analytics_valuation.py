@@ -6,19 +6,16 @@ from fractions import Fraction
 
 import pytest
 
-from services.analytics.domain import (
+from services.analytics.domain.facts import (
     Placement,
     RevenueDeclaration,
     Settlement,
-    TenantLedger,
-    ValuationPolicy,
-    apply_fact,
     fact_of_declaration,
     facts_of_settlement,
-    round_half_up,
-    valuation_event_id,
-    value_of,
 )
+from services.analytics.domain.ledger import TenantLedger, apply_fact
+from services.analytics.domain.ratios import round_half_up
+from services.analytics.domain.valuation import ValuationPolicy, valuation_event_id, value_of
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 DAY_MS = 86_400_000

@@ -1,0 +1,107 @@
+"""The system under test: the analytics worker and API, each in its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.analytics.settings import AnalyticsSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICE = "park.analytics.v1.AnalyticsService"
+START_TIMEOUT_SECONDS = 90
+
+
+class Processes:
+    """The worker and the API in their own processes, as `make run` starts them."""
+
+    def __init__(self, settings: AnalyticsSettings, public_key: Path, workdir: Path) -> None:
+        self.port = free_port()
+        self.target = f"127.0.0.1:{self.port}"
+        self.workdir = workdir
+        self.env = {
+            **os.environ, "PYTHONPATH": str(ROOT), "PARKOS_ENVIRONMENT": "production", "PARKOS_LOG_LEVEL": "INFO",
+            "PARKOS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "PARKOS_APP_ID": settings.app_id,
+            "PARKOS_TRADES_TOPIC": settings.trades_topic, "PARKOS_TENANTS_TOPIC": settings.tenants_topic,
+            "PARKOS_ANALYTICS_TOPIC": settings.analytics_topic, "PARKOS_DLQ_TOPIC": settings.dlq_topic,
+            "PARKOS_FACTS_TOPIC": settings.facts_topic, "PARKOS_FACTS_PARTITIONS": str(settings.facts_partitions),
+            "PARKOS_TOKEN_PUBLIC_KEY_FILE": str(public_key), "PARKOS_GRPC_PORT": str(self.port),
+        }
+        self._processes: list[subprocess.Popen[bytes]] = []
+
+    def _spawn(self, module: str, log_name: str) -> Path:
+        log_path = self.workdir / log_name
+        process = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=self.env,
+                                   stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+        self._processes.append(process)
+        return log_path
+
+    async def start(self) -> None:
+        """Start both; return once the worker holds partitions and the API reports SERVING."""
+        worker_log = self._spawn("services.analytics.worker", "worker.log")
+        api_log = self._spawn("services.analytics.main", "api.log")
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while b"partitions assigned" not in worker_log.read_bytes():
+            self._check_alive(worker_log)
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the worker got no partitions in {START_TIMEOUT_SECONDS} s; see {worker_log}")
+            await asyncio.sleep(0.2)
+        channel = grpc.aio.insecure_channel(self.target)
+        stub = health_pb2_grpc.HealthStub(channel)
+        try:
+            while time.monotonic() < deadline:
+                self._check_alive(api_log)
+                try:
+                    reply = await stub.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.aio.AioRpcError:
+                    pass
+                await asyncio.sleep(0.2)
+            raise SystemExit(f"the API never became SERVING; see {api_log}")
+        finally:
+            await channel.close()
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU seconds (user + system) used so far by the worker and by the API (Linux /proc)."""
+        return tuple(_cpu_seconds(process.pid) for process in self._processes[:2])  # type: ignore[return-value]
+
+    def _check_alive(self, log_path: Path) -> None:
+        for process in self._processes:
+            if process.poll() is not None:
+                raise SystemExit(f"an analytics process exited ({process.returncode}); see {log_path}")
+
+    def stop(self) -> None:
+        """SIGTERM both and wait for them; SIGKILL what does not stop within 30 s."""
+        for process in self._processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self._processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
