@@ -23,6 +23,7 @@ from parkos.events.provisioning import ensure_topics
 from parkos.events.topics import TRADES, TopicSpec
 from parkos.grpc import open_channel
 from parkos.mongo import connect_mongo
+from parkos.runtime import tune_gc_after_startup
 
 from bench.common import BenchInfra, delete_topics, drop_databases, progress, run_closed_loop, wait_for_leaders
 from bench.trades.arrivals import Arrivals
@@ -65,6 +66,7 @@ async def run(args: argparse.Namespace) -> bool:
                  for _ in range(args.channels)]
         orders = Orders(stubs=stubs, tokens=tokens, products=products)
         await arrivals.start()
+        tune_gc_after_startup()  # as the service does: the client's full GC passes are not the service's latency
         return await _measure(args, infra, mongo, bare_database, topics, orders, arrivals, service)
     finally:
         await arrivals.stop()
