@@ -334,10 +334,6 @@ class TradesStore:
         document = await self.db[POOLS].find_one({"_id": pool_id})
         return documents.pool_from_document(document) if document else None
 
-    async def known_tenant(self, tenant_id: str) -> KnownTenant | None:
-        document = await self.db[DIRECTORY].find_one({"_id": tenant_id})
-        return documents.known_tenant_from_document(document) if document else None
-
     async def due_pools(self, now: datetime, limit: int) -> list[str]:
         """Ids of open pools whose closing time has come, the most overdue first."""
         cursor = self.db[POOLS].find(

@@ -80,72 +80,36 @@ class _AioMetadataChannel(grpc.aio.Channel):
         await self._channel.channel_ready()
 
     def unary_unary(self, method: str, request_serializer: Any = None, response_deserializer: Any = None,
-                    _registered_method: bool | None = False) -> grpc.aio.UnaryUnaryMultiCallable:
+                    _registered_method: bool | None = False) -> Any:
         inner = self._channel.unary_unary(method, request_serializer, response_deserializer, _registered_method)
-        return _AioUnaryUnary(inner, self._metadata)
+        return _WithMetadata(inner, self._metadata)
 
     def unary_stream(self, method: str, request_serializer: Any = None, response_deserializer: Any = None,
-                     _registered_method: bool | None = False) -> grpc.aio.UnaryStreamMultiCallable:
+                     _registered_method: bool | None = False) -> Any:
         inner = self._channel.unary_stream(method, request_serializer, response_deserializer, _registered_method)
-        return _AioUnaryStream(inner, self._metadata)
+        return _WithMetadata(inner, self._metadata)
 
     def stream_unary(self, method: str, request_serializer: Any = None, response_deserializer: Any = None,
-                     _registered_method: bool | None = False) -> grpc.aio.StreamUnaryMultiCallable:
+                     _registered_method: bool | None = False) -> Any:
         inner = self._channel.stream_unary(method, request_serializer, response_deserializer, _registered_method)
-        return _AioStreamUnary(inner, self._metadata)
+        return _WithMetadata(inner, self._metadata)
 
     def stream_stream(self, method: str, request_serializer: Any = None, response_deserializer: Any = None,
-                      _registered_method: bool | None = False) -> grpc.aio.StreamStreamMultiCallable:
+                      _registered_method: bool | None = False) -> Any:
         inner = self._channel.stream_stream(method, request_serializer, response_deserializer, _registered_method)
-        return _AioStreamStream(inner, self._metadata)
+        return _WithMetadata(inner, self._metadata)
 
 
-class _AioUnaryUnary(grpc.aio.UnaryUnaryMultiCallable):
+class _WithMetadata:
+    """A multi-callable of any of the four shapes, whose calls carry our metadata."""
+
     def __init__(self, inner: Any, metadata: _CallMetadata) -> None:
         self._inner = inner
         self._metadata = metadata
 
-    def __call__(self, request: Any, *, timeout: float | None = None, metadata: Any = None,
-                 credentials: grpc.CallCredentials | None = None, wait_for_ready: bool | None = None,
-                 compression: grpc.Compression | None = None) -> Any:
-        return self._inner(request, timeout=timeout, metadata=self._metadata.merged(metadata),
-                           credentials=credentials, wait_for_ready=wait_for_ready, compression=compression)
-
-
-class _AioUnaryStream(grpc.aio.UnaryStreamMultiCallable):
-    def __init__(self, inner: Any, metadata: _CallMetadata) -> None:
-        self._inner = inner
-        self._metadata = metadata
-
-    def __call__(self, request: Any, *, timeout: float | None = None, metadata: Any = None,
-                 credentials: grpc.CallCredentials | None = None, wait_for_ready: bool | None = None,
-                 compression: grpc.Compression | None = None) -> Any:
-        return self._inner(request, timeout=timeout, metadata=self._metadata.merged(metadata),
-                           credentials=credentials, wait_for_ready=wait_for_ready, compression=compression)
-
-
-class _AioStreamUnary(grpc.aio.StreamUnaryMultiCallable):
-    def __init__(self, inner: Any, metadata: _CallMetadata) -> None:
-        self._inner = inner
-        self._metadata = metadata
-
-    def __call__(self, request_iterator: Any = None, timeout: float | None = None, metadata: Any = None,
-                 credentials: grpc.CallCredentials | None = None, wait_for_ready: bool | None = None,
-                 compression: grpc.Compression | None = None) -> Any:
-        return self._inner(request_iterator, timeout=timeout, metadata=self._metadata.merged(metadata),
-                           credentials=credentials, wait_for_ready=wait_for_ready, compression=compression)
-
-
-class _AioStreamStream(grpc.aio.StreamStreamMultiCallable):
-    def __init__(self, inner: Any, metadata: _CallMetadata) -> None:
-        self._inner = inner
-        self._metadata = metadata
-
-    def __call__(self, request_iterator: Any = None, timeout: float | None = None, metadata: Any = None,
-                 credentials: grpc.CallCredentials | None = None, wait_for_ready: bool | None = None,
-                 compression: grpc.Compression | None = None) -> Any:
-        return self._inner(request_iterator, timeout=timeout, metadata=self._metadata.merged(metadata),
-                           credentials=credentials, wait_for_ready=wait_for_ready, compression=compression)
+    def __call__(self, request: Any = None, **options: Any) -> Any:
+        options["metadata"] = self._metadata.merged(options.get("metadata"))
+        return self._inner(request, **options)
 
 
 def open_channel(

@@ -8,22 +8,6 @@ AUTHORIZATION_KEY = "authorization"
 CORRELATION_ID_KEY = "x-correlation-id"
 
 
-def metadata_values(metadata: Iterable[tuple[str, str | bytes]] | None, key: str) -> list[str]:
-    """Every value of ``key`` (case-insensitive) in a metadata sequence, decoded to str."""
-    wanted = key.lower()
-    found: list[str] = []
-    for name, value in metadata or ():
-        if name.lower() == wanted:
-            found.append(_text(value))
-    return found
-
-
-def first_metadata_value(metadata: Iterable[tuple[str, str | bytes]] | None, key: str) -> str | None:
-    """The first value of ``key`` in a metadata sequence, or None when absent."""
-    values = metadata_values(metadata, key)
-    return values[0] if values else None
-
-
 def correlation_and_authorization(
     metadata: Iterable[tuple[str, str | bytes]] | None,
 ) -> tuple[str | None, list[str]]:
