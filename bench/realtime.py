@@ -82,6 +82,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--hold-p99-ms", type=float, default=1000.0,
                         help="a step holds if every probe event was readable and pushed p99 stayed under this")
     parser.add_argument("--partitions", type=int, default=12, help="repartition topic / table partitions")
+    parser.add_argument("--workers", type=int, default=1, help="analytics worker processes (they split the partitions)")
     parser.add_argument("--keep-topics", action="store_true", help="do not delete the run's topics afterwards")
     parser.add_argument("--fail-on-miss", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
@@ -108,8 +109,8 @@ async def run(args: argparse.Namespace) -> bool:
     specs = topic_specs(settings)
     await ensure_topics(infra.kafka_bootstrap, specs)
     await wait_for_leaders(infra.kafka_bootstrap, {spec.name: spec.partitions for spec in specs})
-    processes = Processes(settings, workdir / "verify.pem", workdir)
-    progress(f"starting the analytics worker and API (logs: {workdir})")
+    processes = Processes(settings, workdir / "verify.pem", workdir, workers=args.workers)
+    progress(f"starting {args.workers} analytics worker(s) and the API (logs: {workdir})")
     await processes.start()
     channel = open_channel(processes.target, token=token)
     producer = open_idempotent_producer(infra.kafka_bootstrap, "bench-trades-outbox")

@@ -24,8 +24,9 @@ START_TIMEOUT_SECONDS = 90
 class Processes:
     """The worker and the API in their own processes, as `make run` starts them."""
 
-    def __init__(self, settings: AnalyticsSettings, public_key: Path, workdir: Path) -> None:
+    def __init__(self, settings: AnalyticsSettings, public_key: Path, workdir: Path, workers: int = 1) -> None:
         self.port = free_port()
+        self.workers = workers
         self.target = f"127.0.0.1:{self.port}"
         self.workdir = workdir
         self.env = {
@@ -46,15 +47,12 @@ class Processes:
         return log_path
 
     async def start(self) -> None:
-        """Start both; return once the worker holds partitions and the API reports SERVING."""
-        worker_log = self._spawn("services.analytics.worker", "worker.log")
+        """Start them; return once every worker holds partitions and the API reports SERVING."""
+        worker_logs = [self._spawn("services.analytics.worker", f"worker-{n}.log") for n in range(self.workers)]
         api_log = self._spawn("services.analytics.main", "api.log")
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while b"partitions assigned" not in worker_log.read_bytes():
-            self._check_alive(worker_log)
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the worker got no partitions in {START_TIMEOUT_SECONDS} s; see {worker_log}")
-            await asyncio.sleep(0.2)
+        for worker_log in worker_logs:
+            await self._wait_for_partitions(worker_log, deadline)
         channel = grpc.aio.insecure_channel(self.target)
         stub = health_pb2_grpc.HealthStub(channel)
         try:
@@ -71,9 +69,19 @@ class Processes:
         finally:
             await channel.close()
 
+    async def _wait_for_partitions(self, worker_log: Path, deadline: float) -> None:
+        # Each worker logs its assignment after every rebalance; with several workers the
+        # last one to join triggers the rebalance that splits the partitions.
+        while not _holds_facts(worker_log):
+            self._check_alive(worker_log)
+            if time.monotonic() > deadline:
+                raise SystemExit(f"a worker got no partitions in {START_TIMEOUT_SECONDS} s; see {worker_log}")
+            await asyncio.sleep(0.2)
+
     def cpu_seconds(self) -> tuple[float, float]:
-        """CPU seconds (user + system) used so far by the worker and by the API (Linux /proc)."""
-        return tuple(_cpu_seconds(process.pid) for process in self._processes[:2])  # type: ignore[return-value]
+        """CPU seconds (user + system) used so far by the workers together and by the API (Linux /proc)."""
+        workers = sum(_cpu_seconds(process.pid) for process in self._processes[:self.workers])
+        return workers, _cpu_seconds(self._processes[self.workers].pid)
 
     def _check_alive(self, log_path: Path) -> None:
         for process in self._processes:
@@ -90,6 +98,12 @@ class Processes:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _holds_facts(worker_log: Path) -> bool:
+    """Whether the worker's last assignment included repartition partitions."""
+    lines = [line for line in worker_log.read_text(errors="replace").splitlines() if "partitions assigned" in line]
+    return bool(lines) and "facts_partitions=[]" not in lines[-1] and '"facts_partitions": []' not in lines[-1]
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -18,15 +18,20 @@ import grpc
 from parkos.grpc.status_mapping import is_server_fault, status_for_exception
 
 
-async def abort_for(logger: Any, method: str, context: grpc.aio.ServicerContext, exc: Exception) -> NoReturn:
+async def abort_for(
+    logger: Any, method: str, context: grpc.aio.ServicerContext, exc: Exception,
+    trailing: tuple[tuple[str, str], ...] = (),
+) -> NoReturn:
     """End the call with the status ``exc`` maps to; re-raises ``exc`` when a status went out already.
 
-    Must be called from the ``except`` block that caught ``exc`` (the log takes its traceback).
+    ``trailing``: metadata to send with the status besides its details (the correlation id:
+    an abort replaces the trailing metadata set before it). Must be called from the
+    ``except`` block that caught ``exc`` (the log takes its traceback).
     """
     if context.done():
         raise exc  # a status went out already; nothing more can be said to the client
     status = status_for_exception(exc)
     if is_server_fault(status.code):
         logger.exception("rpc_failed", method=method, error_type=type(exc).__name__)
-    await context.abort_with_status(status)  # raises AbortError
+    await context.abort(status.code, status.details, (*trailing, *status.trailing_metadata))  # raises AbortError
     raise AssertionError("abort_with_status returned")  # pragma: no cover

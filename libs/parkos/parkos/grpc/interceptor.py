@@ -28,7 +28,7 @@ import grpc
 
 from parkos.grpc.access_log import AccessLog
 from parkos.grpc.authentication import Authenticator
-from parkos.grpc.correlation import correlate
+from parkos.grpc.correlation import correlate, echoed
 from parkos.grpc.errors_interceptor import abort_for
 from parkos.grpc.handler_wrapping import Behaviour, Runner, wrap_handler
 from parkos.grpc.metadata import correlation_and_authorization
@@ -74,19 +74,19 @@ class ParkServerInterceptor(grpc.aio.ServerInterceptor):
         cached = self._wrapped.get(method)
         if cached is not None and cached[0] is handler:
             return cached[1]
-        wrapped = wrap_handler(handler, self._runner(method))
+        wrapped = wrap_handler(handler, self._runner(method, streaming=handler.response_streaming))
         if len(self._wrapped) < _MAX_CACHED_METHODS or method in self._wrapped:
             self._wrapped[method] = (handler, wrapped)
         return wrapped
 
-    def _runner(self, method: str) -> Runner:
+    def _runner(self, method: str, *, streaming: bool) -> Runner:
         access_log, errors_logger, authenticator = self._access_log, self._errors_logger, self._authenticator
         checks = authenticator.checks(method)
         anonymous_allowed = authenticator.allows_anonymous(method)
 
         async def run(behaviour: Behaviour, request: Any, context: grpc.aio.ServicerContext) -> Any:
             incoming, authorization = correlation_and_authorization(context.invocation_metadata())
-            await correlate(incoming, context)
+            correlation_id = await correlate(incoming, context, streaming=streaming)
             started = time.perf_counter()
             code = _UNKNOWN
             try:
@@ -97,7 +97,7 @@ class ParkServerInterceptor(grpc.aio.ServerInterceptor):
                 except grpc.aio.AbortError:
                     raise
                 except Exception as exc:
-                    await abort_for(errors_logger, method, context, exc)
+                    await abort_for(errors_logger, method, context, exc, echoed(correlation_id))
                 code = context.code() or _OK
                 return result
             except asyncio.CancelledError:
