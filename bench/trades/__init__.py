@@ -11,7 +11,9 @@ In one run, against the running local infrastructure (`make infra-up`):
      TradeSettled's size pipelined by N senders; only acknowledged records count.
   B  bare Mongo transaction with an order's writes (order, settlement, license and two
      outbox rows, the same documents into collections with the service's indexes) through
-     `run_in_transaction`, from this process: closed loop, N writers. PlaceOrder also makes two reads in its transaction.
+     `run_in_transaction`, from this process: closed loop, N writers. The writes go as the
+     service sends them, in one bulkWrite, after one read by _id (the store refuses a
+     bulkWrite as a transaction's first command). PlaceOrder makes two reads in its transaction.
   P  PlaceOrder (tenant tokens, a new idempotency key per call): closed loop, N clients;
      latency of the RPC, and of RPC start -> its TradeSettled read from Kafka by a
      consumer in this process.

@@ -1,10 +1,12 @@
 """B and B1: a bare Mongo transaction with an order's writes, what PlaceOrder's writes cost
-without its reads, gRPC or service."""
+without its own reads, gRPC or service."""
 from __future__ import annotations
 
+from pymongo import InsertOne
+
 from parkos.ids import new_id
-from parkos.mongo import run_in_transaction
-from parkos.outbox.writer import OUTBOX_COLLECTION, outbox_document
+from parkos.mongo import run_in_transaction, write_together
+from parkos.outbox.writer import outbox_inserts
 
 from bench.common import LoadResult, run_closed_loop
 from bench.trades.sample_order import sample_order
@@ -17,7 +19,10 @@ from services.trades.store import TradesStore
 async def bare_transaction(mongo, database: str, *, writers: int, seconds: float) -> LoadResult:  # type: ignore[no-untyped-def]
     """The order's writes (order, settlement, license, 2 outbox rows) in one transaction, N writers.
 
-    The collections carry the service's indexes, so B pays what PlaceOrder's writes pay.
+    The collections carry the service's indexes and the writes go as the service sends them
+    (one bulkWrite), so B pays what PlaceOrder's writes pay. One read by _id comes first:
+    the store refuses a bulkWrite as a transaction's first command (see
+    ``parkos.mongo.write_together``), and PlaceOrder reads before it writes.
     """
     db = mongo[database]
     # the same collections with the same indexes as the service's (created outside any transaction)
@@ -27,12 +32,13 @@ async def bare_transaction(mongo, database: str, *, writers: int, seconds: float
         order = sample_order(new_id("ord"), new_id("stl"), new_id("lic"))
 
         async def work(session) -> None:  # type: ignore[no-untyped-def]
-            await db.orders.insert_one(documents.order_document(order), session=session)
-            await db.settlements.insert_one(documents.settlement_document(order), session=session)
-            await db.licenses.insert_one(documents.license_document(order), session=session)
-            rows = [outbox_document("bench", event_envelope(e, correlation_id=None))
-                    for e in (OrderPlaced(order), TradeSettled(order))]
-            await db[OUTBOX_COLLECTION].insert_many(rows, session=session, ordered=True)
+            await db.orders.find_one({"_id": order.order_id}, session=session)
+            rows = [(db.orders, documents.order_document(order)),
+                    (db.settlements, documents.settlement_document(order)),
+                    (db.licenses, documents.license_document(order))]
+            events = [event_envelope(e, correlation_id=None) for e in (OrderPlaced(order), TradeSettled(order))]
+            writes = [InsertOne(document, namespace=collection.full_name) for collection, document in rows]
+            await write_together(mongo, session, [*writes, *outbox_inserts(db, session, "bench", events)])
 
         await run_in_transaction(mongo, work)
 

@@ -19,13 +19,13 @@ def print_report(args, raw, bare, closed, closed_kafka, closed_missing, single, 
     table = Table(f"Closed loop, concurrency {args.clients}, {args.seconds:g} s each",
                   ["what", "throughput", "p50", "p99", "errors", "note"])
     _row(table, "K raw Kafka producer (acks=all)", raw, "baseline: a TradeSettled-sized record, acknowledged")
-    _row(table, "B bare Mongo transaction", bare, "baseline: the order's 5 writes, no reads, no gRPC")
+    _row(table, "B bare Mongo transaction", bare, "baseline: 1 read + the order's 5 writes in 1 bulkWrite, no gRPC")
     ratio = closed.throughput / bare.throughput if bare.throughput else 0.0
     _row(table, "P PlaceOrder (RPC)", closed, f"{ratio:.0%} of B")
     summary = closed_kafka.summary()
     table.add("P PlaceOrder -> TradeSettled on Kafka", "", fmt_ms(summary.p50_ms), fmt_ms(summary.p99_ms),
               f"{closed_missing:,} missing", "RPC start -> consumer receipt")
-    table.note("PlaceOrder: 2 reads (product; both tenants and the fee rates) + the 5 writes in one transaction")
+    table.note("PlaceOrder: 2 reads (product; both tenants and the fee rates) + the 5 writes (1 bulkWrite) in one transaction")
     table.note("every call runs the production interceptors: correlation, JSON access log, errors, token check")
     table.print()
     table = Table("One at a time (the floor of each call's latency on this machine)",

@@ -4,9 +4,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from pymongo.errors import OperationFailure
+from pymongo import InsertOne
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from parkos.mongo import connect_mongo, run_in_transaction
+from parkos.mongo import connect_mongo, run_in_transaction, write_together
 
 pytestmark = pytest.mark.infra
 
@@ -72,3 +73,26 @@ async def test_a_change_stream_sees_committed_inserts(store):
         change = await asyncio.wait_for(stream.next(), timeout=10)
     assert change["operationType"] == "insert"
     assert change["documentKey"]["_id"] == "watched"
+
+
+async def test_one_bulk_write_across_collections_is_part_of_the_transaction(store):
+    client, db = store
+    await db.state.insert_one({"_id": "product"})
+
+    def inserts(*pairs):
+        return [InsertOne({"_id": _id}, namespace=f"{db.name}.{collection}") for collection, _id in pairs]
+
+    async def together(session):
+        await db.state.find_one({"_id": "product"}, session=session)  # a read first, as a state change does
+        await write_together(client, session, inserts(("state", "order-1"), ("outbox", "event-1")))
+
+    await run_in_transaction(client, together)
+    assert await db.outbox.find_one({"_id": "event-1"}) is not None
+
+    async def duplicate(session):
+        await db.state.find_one({"_id": "product"}, session=session)
+        await write_together(client, session, inserts(("outbox", "event-2"), ("state", "order-1")))
+
+    with pytest.raises(DuplicateKeyError):  # as insert_one raises it, not wrapped
+        await run_in_transaction(client, duplicate)
+    assert await db.outbox.find_one({"_id": "event-2"}) is None  # rolled back with the transaction

@@ -4,8 +4,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from collections.abc import Sequence
+from typing import Any
+
 from pymongo import AsyncMongoClient, ReadPreference, WriteConcern
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import ClientBulkWriteException, DuplicateKeyError, OperationFailure
 from pymongo.read_concern import ReadConcern
 
 T = TypeVar("T")
@@ -39,3 +43,36 @@ async def run_in_transaction(client: AsyncMongoClient, callback: TransactionCall
             write_concern=WriteConcern("majority"),
             read_preference=ReadPreference.PRIMARY,
         )
+
+
+async def write_together(client: AsyncMongoClient, session: AsyncClientSession, writes: Sequence[Any]) -> None:
+    """Apply namespaced `writes` (InsertOne(..., namespace="db.collection"), ...) in order, in one
+    round trip, inside the transaction `session` runs; errors come out as the per-collection
+    methods raise them.
+
+    One `bulkWrite` command instead of one command per collection: on the park's store a
+    transaction's writes cost a round trip each. It must not be the transaction's first
+    command (SecantusDB refuses the snapshot read concern the driver attaches to a first
+    command on `bulkWrite`), which holds for a state change that read what it changes.
+    pymongo wraps every failure in ClientBulkWriteException, whose error labels are empty:
+    `with_transaction` would then not retry a transient error (a write conflict), so the
+    underlying error is raised instead, with its labels, and a unique-index violation as
+    DuplicateKeyError.
+    """
+    if not writes:
+        return
+    try:
+        await client.bulk_write(list(writes), session=session, ordered=True)
+    except ClientBulkWriteException as error:
+        raise _unwrapped(error) from None
+
+
+def _unwrapped(error: ClientBulkWriteException) -> Exception:
+    if isinstance(error.error, Exception):
+        return error.error
+    first = (error.write_errors or [{}])[0]
+    code = first.get("code")
+    message = first.get("errmsg", str(error))
+    if code == 11000:
+        return DuplicateKeyError(message, code, first)
+    return OperationFailure(message, code, first)

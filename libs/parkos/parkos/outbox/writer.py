@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from park.events.v1.envelope_pb2 import Envelope
-from pymongo import ASCENDING
+from pymongo import ASCENDING, InsertOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -36,12 +36,28 @@ async def append_to_outbox(
     Build the envelopes inside the transaction callback: a retried callback then
     gets fresh event ids and nothing from an aborted attempt survives.
     """
-    if not session.in_transaction:
-        raise RuntimeError("append_to_outbox must run inside the state change's transaction")
+    _require_transaction(session)
     if envelopes:
         await db[OUTBOX_COLLECTION].insert_many(
             [outbox_document(topic, envelope) for envelope in envelopes], session=session, ordered=True
         )
+
+
+def outbox_inserts(
+    db: AsyncDatabase, session: AsyncClientSession, topic: str, envelopes: Sequence[Envelope]
+) -> list[InsertOne]:
+    """`envelopes`' outbox rows as inserts for a client-level bulk write (``parkos.mongo.write_together``)
+    in the transaction `session` runs: the state change's own inserts and its events then reach
+    the store in one round trip. Build them inside the transaction callback, as for
+    `append_to_outbox`."""
+    _require_transaction(session)
+    namespace = f"{db.name}.{OUTBOX_COLLECTION}"
+    return [InsertOne(outbox_document(topic, envelope), namespace=namespace) for envelope in envelopes]
+
+
+def _require_transaction(session: AsyncClientSession) -> None:
+    if not session.in_transaction:
+        raise RuntimeError("outbox rows must be written inside the state change's transaction")
 
 
 async def ensure_outbox_indexes(db: AsyncDatabase, *, keep_sent_seconds: int = 7 * 24 * 3600) -> None:
