@@ -87,6 +87,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fail-on-miss", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     args.rates = [int(r) for r in (args.rates or ("200,1000" if args.quick else "200,300,400,500,750,1000,2000,5000")).split(",")]
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     args.seconds = args.seconds or (8.0 if args.quick else 20.0)
     args.idle_seconds = args.idle_seconds if args.idle_seconds is not None else (10.0 if args.quick else 60.0)
     return args

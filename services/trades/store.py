@@ -186,9 +186,9 @@ class Transaction:
         for before, after in changes:
             was = before.status if before is not None else None
             if after.status is OrderStatus.SETTLED and was is not OrderStatus.SETTLED:
-                (settlement, license_row) = (document for _collection, document in _settled_rows(after))
-                settlements.append(InsertOne(settlement))
-                licenses.append(InsertOne(license_row))
+                rows = dict(_settled_rows(after))
+                settlements.append(InsertOne(rows[SETTLEMENTS]))
+                licenses.append(InsertOne(rows[LICENSES]))
             if after.status is OrderStatus.REFUNDED and was is OrderStatus.SETTLED:
                 refunds.append(InsertOne(documents.refund_document(after)))
                 assert after.license is not None

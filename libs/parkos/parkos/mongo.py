@@ -1,11 +1,8 @@
 """MongoDB connection and the one way Park OS runs a transaction."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient, ReadPreference, WriteConcern
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -70,6 +67,8 @@ async def write_together(client: AsyncMongoClient, session: AsyncClientSession, 
 def _unwrapped(error: ClientBulkWriteException) -> Exception:
     if isinstance(error.error, Exception):
         return error.error
+    if isinstance(error.error, dict):  # a failure while reading the reply's cursor, converted by pymongo
+        return OperationFailure(error.error.get("errmsg", str(error)), error.error.get("code"), error.error)
     first = (error.write_errors or [{}])[0]
     code = first.get("code")
     message = first.get("errmsg", str(error))

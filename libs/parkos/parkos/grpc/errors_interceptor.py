@@ -34,4 +34,4 @@ async def abort_for(
     if is_server_fault(status.code):
         logger.exception("rpc_failed", method=method, error_type=type(exc).__name__)
     await context.abort(status.code, status.details, (*trailing, *status.trailing_metadata))  # raises AbortError
-    raise AssertionError("abort_with_status returned")  # pragma: no cover
+    raise AssertionError("abort returned")  # pragma: no cover

@@ -3,7 +3,7 @@
 Every call goes through the four steps in this order (outermost first):
 
 1. correlation (``correlation``): bind the caller's ``x-correlation-id`` or a new one, and
-   echo it as initial metadata;
+   echo it in the trailing metadata (also as initial metadata on response streams);
 2. access log (``access_log``): time the call and, however it ends, write one line and
    one metric observation with its final status;
 3. error mapping (``errors_interceptor``): an exception becomes the status it maps to, so
