@@ -12,7 +12,9 @@ In one run, against the running local infrastructure (`make infra-up`):
      row): closed loop, N clients.
   F  bare `find_one` by _id on the same store, from this process: closed loop, N clients.
   P  GetTenant and RegisterTenant paced (open loop) at half the rate G and R sustained;
-     latency from each call's scheduled start (no coordinated omission).
+     latency from each call's scheduled start (no coordinated omission), and next to it
+     the same calls' durations in the service's own access log ("in service"): what the
+     handler took, against what the caller waited.
 
 Targets (issue 3): G >= 60% of H; GetTenant p99 <= 15 ms at half its sustainable rate.
 RegisterTenant's paced p99 is reported next to it.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import signal
@@ -49,6 +52,7 @@ from parkos.runtime import tune_gc_after_startup
 
 from bench.common import (
     BenchInfra,
+    LatencyHistogram,
     LoadResult,
     Table,
     Targets,
@@ -141,6 +145,27 @@ class ServiceProcess:
             raise SystemExit(f"the tenants service never became SERVING; see {self._log_file}")
         finally:
             await channel.close()
+
+    def log_position(self) -> int:
+        """Where the service's log ends now (its access log is JSON lines)."""
+        return self._log_file.stat().st_size
+
+    def handled_latency(self, start: int, end: int, method: str) -> LatencyHistogram:
+        """Durations of ``method`` calls as the service logged them between two log positions:
+        from its interceptor's start to the handler's end, without the transport or the client."""
+        handled = LatencyHistogram()
+        with self._log_file.open("rb") as log:
+            log.seek(start)
+            for line in log.read(end - start).splitlines():
+                if b'"rpc"' not in line:
+                    continue
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if entry.get("event") == "rpc" and str(entry.get("method", "")).endswith(method):
+                    handled.record(float(entry["duration_ms"]) / 1000)
+        return handled
 
     def cpu_seconds(self) -> float | None:
         """CPU seconds the service process has used so far (None: not measurable here)."""
@@ -245,20 +270,22 @@ async def _measure(args: argparse.Namespace, clients: Clients, collection, rng: 
         progress(f"{label}: one client, {args.seconds / 2:g} s")
         single[label] = await run_closed_loop(op, concurrency=1, seconds=args.seconds / 2)
 
-    paced, paced_cpu = {}, {}
-    for key, op in (("G", get_tenant), ("R", register)):
+    paced, paced_cpu, handled = {}, {}, {}
+    for key, op, method in (("G", get_tenant, "/GetTenant"), ("R", register, "/RegisterTenant")):
         offered = max(closed[key].throughput * 0.5, 1.0)
         progress(f"{key}: paced at {offered:,.0f}/s for {args.paced_seconds:g} s")
-        before = service.cpu_seconds()
+        before, logged_from = service.cpu_seconds(), service.log_position()
         paced[key] = await run_open_loop(op, rate_per_second=offered, seconds=args.paced_seconds)
         after = service.cpu_seconds()
         paced_cpu[key] = after - before if before is not None and after is not None else None
-    return _report(args, closed, single, paced, paced_cpu)
+        await asyncio.sleep(0.5)  # the last access-log lines
+        handled[key] = service.handled_latency(logged_from, service.log_position(), method)
+    return _report(args, closed, single, paced, paced_cpu, handled)
 
 
 def _report(
     args: argparse.Namespace, closed: dict[str, LoadResult], single: dict[str, LoadResult], paced: dict[str, LoadResult],
-    paced_cpu: dict[str, float | None],
+    paced_cpu: dict[str, float | None], handled: dict[str, LatencyHistogram],
 ) -> bool:
     print(f"\nTenants service benchmark — {describe_machine()}\n")
     table = Table(f"Closed loop, {args.clients} concurrent clients, {args.seconds:g} s each",
@@ -276,12 +303,17 @@ def _report(
         _row(table, name, single[key])
     table.print()
     table = Table(f"Paced at half the sustainable rate, {args.paced_seconds:g} s",
-                  ["call", "offered", "p50", "p99", "errors", "late starts", "service CPU/call"])
+                  ["call", "offered", "p50", "p99", "errors", "late starts", "in service p50/p99", "service CPU/call"])
     for key, name in (("G", "G GetTenant"), ("R", "R RegisterTenant")):
         result = paced[key]
-        summary = result.latency.summary()
+        summary, inside = result.latency.summary(), handled[key].summary()
         table.add(name, fmt_rate(result.offered_rate), fmt_ms(summary.p50_ms), fmt_ms(summary.p99_ms),
-                  f"{result.errors:,}", f"{result.late_starts:,}", fmt_cpu_per_call(paced_cpu[key], result.completed))
+                  f"{result.errors:,}", f"{result.late_starts:,}",
+                  f"{fmt_ms(inside.p50_ms)} / {fmt_ms(inside.p99_ms)}" if inside.count else "-",
+                  fmt_cpu_per_call(paced_cpu[key], result.completed))
+    table.note("in service: each call's duration in the service's own access log (interceptor start to handler end);")
+    table.note("the rest is waiting to be run (the service's event loop, grpc's threads), the transport, the client,")
+    table.note("and the machine's scheduling of all of them on its shared cores")
     table.note("service CPU/call: the service process's CPU time over the run / calls (background work included);")
     table.note("it varies far less than latency on a shared machine, so compare it between runs")
     table.print()
