@@ -27,22 +27,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench.common` and `services` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from park.tenants.v1 import tenants_pb2, tenants_pb2_grpc
 from parkos.auth import Role, TokenIssuer, generate_signing_key
@@ -63,10 +57,10 @@ from bench.common import (
     run_closed_loop,
     run_open_loop,
 )
-from bench.common.proc import fmt_cpu_per_call, process_cpu_seconds
+from bench.common.proc import fmt_cpu_per_call
+from bench.common.service_process import ServiceProcess
 from parkos import credit_code
 
-ROOT = Path(__file__).resolve().parents[1]
 READ_RATIO_TARGET = 0.60
 P99_TARGET_MS = 15.0
 SERVICE = "park.tenants.v1.TenantsService"
@@ -108,76 +102,16 @@ def registration(rng: random.Random, number: int) -> tenants_pb2.RegisterTenantR
     )
 
 
-class ServiceProcess:
+def tenants_service(infra: BenchInfra, database: str, key_file: Path, log_file: Path,
+                    cache_seconds: float) -> ServiceProcess:
     """The tenants service in its own process, configured as in production."""
-
-    def __init__(self, infra: BenchInfra, database: str, key_file: Path, log_file: Path, cache_seconds: float) -> None:
-        self.port = _free_port()
-        self.target = f"127.0.0.1:{self.port}"
-        self._env = {
-            **os.environ, "PARKOS_GRPC_PORT": str(self.port), "PARKOS_MONGO_DATABASE": database,
-            "PARKOS_TENANTS_TOPIC": f"bench.{database}.tenants",
-            "PARKOS_MONGO_URI": infra.mongo_uri, "PARKOS_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
-            "PARKOS_TOKEN_PRIVATE_KEY_FILE": str(key_file), "PARKOS_ENVIRONMENT": "production",
-            "PARKOS_LOG_LEVEL": "INFO", "PARKOS_TENANT_CACHE_SECONDS": str(cache_seconds),
-        }
-        self._log_file = log_file
-        self._process: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        log = self._log_file.open("wb")
-        self._process = subprocess.Popen([sys.executable, "-m", "services.tenants.main"], cwd=ROOT,
-                                         env=self._env, stdout=log, stderr=subprocess.STDOUT)
-        channel = grpc.aio.insecure_channel(self.target)
-        stub = health_pb2_grpc.HealthStub(channel)
-        deadline = time.monotonic() + 60
-        try:
-            while time.monotonic() < deadline:
-                if self._process.poll() is not None:
-                    raise SystemExit(f"the tenants service exited; see {self._log_file}")
-                try:
-                    reply = await stub.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=1)
-                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                        return
-                except grpc.aio.AioRpcError:
-                    pass
-                await asyncio.sleep(0.2)
-            raise SystemExit(f"the tenants service never became SERVING; see {self._log_file}")
-        finally:
-            await channel.close()
-
-    def log_position(self) -> int:
-        """Where the service's log ends now (its access log is JSON lines)."""
-        return self._log_file.stat().st_size
-
-    def handled_latency(self, start: int, end: int, method: str) -> LatencyHistogram:
-        """Durations of ``method`` calls as the service logged them between two log positions:
-        from its interceptor's start to the handler's end, without the transport or the client."""
-        handled = LatencyHistogram()
-        with self._log_file.open("rb") as log:
-            log.seek(start)
-            for line in log.read(end - start).splitlines():
-                if b'"rpc"' not in line:
-                    continue
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    continue
-                if entry.get("event") == "rpc" and str(entry.get("method", "")).endswith(method):
-                    handled.record(float(entry["duration_ms"]) / 1000)
-        return handled
-
-    def cpu_seconds(self) -> float | None:
-        """CPU seconds the service process has used so far (None: not measurable here)."""
-        return process_cpu_seconds(self._process.pid) if self._process is not None else None
-
-    def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
-            try:
-                self._process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+    env = {
+        **os.environ, "PARKOS_MONGO_DATABASE": database, "PARKOS_TENANTS_TOPIC": f"bench.{database}.tenants",
+        "PARKOS_MONGO_URI": infra.mongo_uri, "PARKOS_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
+        "PARKOS_TOKEN_PRIVATE_KEY_FILE": str(key_file), "PARKOS_ENVIRONMENT": "production",
+        "PARKOS_LOG_LEVEL": "INFO", "PARKOS_TENANT_CACHE_SECONDS": str(cache_seconds),
+    }
+    return ServiceProcess("services.tenants.main", SERVICE, env, log_file)
 
 
 class Clients:
@@ -198,12 +132,6 @@ class Clients:
             await channel.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _row(table: Table, name: str, result: LoadResult, note: str = "") -> None:
     summary = result.latency.summary()
     table.add(name, fmt_rate(result.throughput), fmt_ms(summary.p50_ms), fmt_ms(summary.p99_ms),
@@ -219,7 +147,7 @@ async def run(args: argparse.Namespace) -> bool:
     private_pem, _ = generate_signing_key()
     (workdir / "signing.pem").write_bytes(private_pem)
     token = TokenIssuer(private_pem).issue(Role.ADMIN, "admin:bench", ttl=timedelta(hours=1)).token
-    service = ServiceProcess(infra, database, workdir / "signing.pem", workdir / "tenants.log", args.cache_seconds)
+    service = tenants_service(infra, database, workdir / "signing.pem", workdir / "tenants.log", args.cache_seconds)
     mongo = connect_mongo(infra.mongo_uri, "bench-tenants")
     progress(f"starting the tenants service on {service.target} (logs: {workdir / 'tenants.log'})")
     await service.start()

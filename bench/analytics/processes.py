@@ -5,18 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
+from bench.common.proc import process_cpu_seconds
+from bench.common.service_process import ROOT, free_port, wait_until_serving
 from services.analytics.settings import AnalyticsSettings
 
-ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "park.analytics.v1.AnalyticsService"
 START_TIMEOUT_SECONDS = 90
 
@@ -53,21 +50,8 @@ class Processes:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         for worker_log in worker_logs:
             await self._wait_for_partitions(worker_log, deadline)
-        channel = grpc.aio.insecure_channel(self.target)
-        stub = health_pb2_grpc.HealthStub(channel)
-        try:
-            while time.monotonic() < deadline:
-                self._check_alive(api_log)
-                try:
-                    reply = await stub.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=1)
-                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                        return
-                except grpc.aio.AioRpcError:
-                    pass
-                await asyncio.sleep(0.2)
-            raise SystemExit(f"the API never became SERVING; see {api_log}")
-        finally:
-            await channel.close()
+        await wait_until_serving(self.target, SERVICE, api_log, self._processes,
+                                 timeout=max(deadline - time.monotonic(), 1.0))
 
     async def _wait_for_partitions(self, worker_log: Path, deadline: float) -> None:
         # Each worker logs its assignment after every rebalance; with several workers the
@@ -80,8 +64,8 @@ class Processes:
 
     def cpu_seconds(self) -> tuple[float, float]:
         """CPU seconds (user + system) used so far by the workers together and by the API (Linux /proc)."""
-        workers = sum(_cpu_seconds(process.pid) for process in self._processes[:self.workers])
-        return workers, _cpu_seconds(self._processes[self.workers].pid)
+        workers = sum(process_cpu_seconds(process.pid) or 0.0 for process in self._processes[:self.workers])
+        return workers, process_cpu_seconds(self._processes[self.workers].pid) or 0.0
 
     def _check_alive(self, log_path: Path) -> None:
         for process in self._processes:
@@ -104,18 +88,3 @@ def _holds_facts(worker_log: Path) -> bool:
     """Whether the worker's last assignment included repartition partitions."""
     lines = [line for line in worker_log.read_text(errors="replace").splitlines() if "partitions assigned" in line]
     return bool(lines) and "facts_partitions=[]" not in lines[-1] and '"facts_partitions": []' not in lines[-1]
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -5,7 +5,9 @@
 - `load`: closed-loop (N concurrent workers, or a sweep over several N) and paced open-loop
   drivers for any async operation;
 - `kafka`: what reached a topic: its record count, and when each event arrived;
-- `report`: plain-text tables, the final PASS/MISS targets section, progress lines.
+- `report`: plain-text tables, the final PASS/MISS targets section, progress lines;
+- `service_process`: a service in its own process (free port, wait for SERVING, its CPU and
+  access-log durations, stop); `proc`: a process's CPU time.
 """
 from bench.common.infra import BenchInfra, delete_topics, describe_machine, drop_databases, wait_for_leaders
 from bench.common.kafka import TopicWatcher, end_offsets_total

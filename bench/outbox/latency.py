@@ -120,8 +120,8 @@ def print_latency(runs: list[LatencyRun]) -> None:
                   fmt_count(latency_run.received), fmt_count(latency_run.missing), fmt_ms(summary.p50_ms),
                   fmt_ms(summary.p99_ms), fmt_ms(summary.max_ms))
     table.note("latency = consumer receipt - return of the committing transaction, one process, monotonic clock")
-    table.note(f"'late starts': writes that began > 10 ms behind their slot (driver or store saturated); "
-               f"writers capped at 64 in flight")
+    table.note("'late starts': writes that began > 10 ms behind their slot (driver or store saturated); "
+               "writers capped at 64 in flight")
     for latency_run in runs:
         commit = latency_run.load.latency.summary()
         table.note(f"{latency_run.label}: transaction (slot->commit) p50 {fmt_ms(commit.p50_ms)}, "

@@ -32,7 +32,8 @@ from bench.trades.orders import Orders, paced
 from bench.trades.park_setup import approved_products, publish_tenants, wait_until_known
 from bench.trades.raw_producer import raw_producer
 from bench.trades.report import print_report
-from bench.trades.service_process import ServiceProcess
+from bench.common.service_process import ServiceProcess
+from bench.trades.service_process import trades_service
 from bench.trades.settings import parse_args
 
 
@@ -46,7 +47,7 @@ async def run(args: argparse.Namespace) -> bool:
     (workdir / "verify.pem").write_bytes(public_pem)
     issuer = TokenIssuer(private_pem)
     await ensure_topics(infra.kafka_bootstrap, [TopicSpec(topics["raw"], TRADES.partitions, dict(TRADES.config))])
-    service = ServiceProcess(infra, database, topics, workdir / "verify.pem", workdir / "trades.log")
+    service = trades_service(infra, database, topics, workdir / "verify.pem", workdir / "trades.log")
     mongo = connect_mongo(infra.mongo_uri, "bench-trades")
     progress(f"starting the trades service on {service.target} (logs: {workdir / 'trades.log'})")
     await service.start()

@@ -8,14 +8,15 @@ tenant exists; other roles: nothing), reads the view and translates.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from datetime import UTC
 from typing import Any
 
 from google.protobuf.message import Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 from park.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from parkos.auth import Principal, Role, require_admin, require_role, require_tenant_access
+from parkos.clock import Clock, park_clock
 from parkos.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from parkos.grpc import current_principal
 from parkos.ids import is_valid_id
@@ -28,13 +29,6 @@ TENANT_ID_PREFIX = "ten"
 HISTORY_DEFAULT, HISTORY_MAX = 30, 1000
 STREAM_TENANTS_MAX = 1000
 _SLUG = re.compile(r"[a-z0-9][a-z0-9\-]{0,63}")
-
-Clock = Callable[[], datetime]
-
-
-def park_clock() -> datetime:
-    return datetime.now(UTC)
-
 
 def add_to_server(servicer: AnalyticsServicer, server: Any) -> None:
     analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(servicer, server)

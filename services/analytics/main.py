@@ -17,6 +17,7 @@ from pathlib import Path
 
 from parkos.auth import RevocationList, TokenVerifier
 from parkos.auth.revocation_feed import follow_revocations
+from parkos.clock import Clock, park_clock
 from parkos.config import load_settings
 from parkos.events.provisioning import ensure_topics
 from parkos.events.topics import TENANTS, TopicSpec
@@ -24,7 +25,7 @@ from parkos.grpc import GrpcServer, install_signal_handlers
 from parkos.logging import configure_logging, get_logger
 from parkos.metrics import start_metrics_server
 
-from services.analytics.api import SERVICE_NAME, AnalyticsServicer, Clock, add_to_server, park_clock
+from services.analytics.api import SERVICE_NAME, AnalyticsServicer, add_to_server
 from services.analytics.settings import AnalyticsSettings
 from services.analytics.store import LedgerFollower, ParkView, open_ledger_consumer
 from services.analytics.tables import LEDGERS

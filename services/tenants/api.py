@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import grpc
 from park.tenants.v1 import tenants_pb2, tenants_pb2_grpc
 from parkos.auth import Principal, RevocationList, Role, TokenIssuer, hash_token_secret
 from parkos.auth import require_admin, require_role, require_tenant_access
+from parkos.clock import Clock, park_clock
 from parkos.errors import InvalidArgument, NotFound
 from parkos.grpc import current_principal
 from parkos.ids import new_id
@@ -30,14 +31,6 @@ from services.tenants.credentials import Credential, CredentialRequest
 from services.tenants.domain import ProfilePatch, SubPark, Tenant, TenantApplication, TenantStatus, checked_trade_fee
 from services.tenants.revenue import Period, report_revenue
 from services.tenants.store import CredentialQuery, RevenueQuery, TenantQuery, TenantsStore, Transaction
-
-Clock = Callable[[], datetime]
-
-
-def park_clock() -> datetime:
-    """Now, in UTC, truncated to the millisecond MongoDB keeps."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 @dataclass(frozen=True)

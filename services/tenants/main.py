@@ -19,6 +19,7 @@ import hmac
 from pathlib import Path
 
 from parkos.auth import RevocationList, TokenIssuer, TokenVerifier, public_key_pem_of
+from parkos.clock import Clock, park_clock
 from parkos.config import load_settings
 from parkos.events.follower import TopicFollower, open_follower_consumer
 from parkos.events.provisioning import ensure_topics
@@ -31,7 +32,7 @@ from parkos.outbox import OutboxRelay, open_idempotent_producer
 from parkos.page_tokens import PageTokens
 from parkos.runtime import tune_gc_after_startup
 
-from services.tenants.api import SERVICE_NAME, Clock, TenantsApiConfig, TenantsServicer, add_to_server, park_clock
+from services.tenants.api import SERVICE_NAME, TenantsApiConfig, TenantsServicer, add_to_server
 from services.tenants.handlers import apply_record, seed_revocations
 from services.tenants.reference_data import load_reference_data
 from services.tenants.settings import TenantsSettings

@@ -17,12 +17,12 @@ from __future__ import annotations
 import grpc
 from park.trades.v1 import trades_pb2, trades_pb2_grpc
 
-from services.trades.calls import Clock, TradesApiConfig, park_clock
+from services.trades.calls import TradesApiConfig
 from services.trades.order_calls import OrderCalls
 from services.trades.pool_calls import PoolCalls
 from services.trades.product_calls import ProductCalls
 
-__all__ = ["SERVICE_NAME", "Clock", "TradesApiConfig", "TradesServicer", "add_to_server", "park_clock"]
+__all__ = ["SERVICE_NAME", "TradesApiConfig", "TradesServicer", "add_to_server"]
 
 SERVICE_NAME = trades_pb2.DESCRIPTOR.services_by_name["TradesService"].full_name
 

@@ -13,24 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from parkos.auth import Principal
+from parkos.clock import Clock, park_clock
 from parkos.errors import InvalidArgument, ParkError
 from parkos.logging import current_correlation_id
 from parkos.page_tokens import PageTokens, page_size
 
 from services.trades.settlement import Order
 from services.trades.store import TradesStore, Transaction
-
-Clock = Callable[[], datetime]
-
-
-def park_clock() -> datetime:
-    """Now, in UTC, truncated to the millisecond MongoDB keeps."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from parkos.auth import RevocationList, TokenVerifier
 from parkos.auth.revocation_feed import follow_revocations
+from parkos.clock import Clock, park_clock
 from parkos.config import load_settings
 from parkos.events import TopicSpec
 from parkos.events.provisioning import ensure_topics
@@ -31,7 +32,7 @@ from parkos.outbox import OutboxRelay, open_idempotent_producer
 from parkos.page_tokens import PageTokens
 from parkos.runtime import tune_gc_after_startup
 
-from services.trades.api import SERVICE_NAME, Clock, TradesApiConfig, TradesServicer, add_to_server, park_clock
+from services.trades.api import SERVICE_NAME, TradesApiConfig, TradesServicer, add_to_server
 from services.trades.handlers import tenant_event_handlers
 from services.trades.pool_closer import PoolCloser
 from services.trades.settings import TradesSettings

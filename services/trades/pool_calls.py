@@ -7,11 +7,12 @@ Every catalog reader may read pools.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from park.trades.v1 import trades_pb2
 from parkos.auth import Role, require_role
+from parkos.clock import to_stored_precision
 from parkos.errors import NotFound
 from parkos.ids import new_id
 
@@ -32,7 +33,7 @@ class PoolCalls(TradesCalls):
         require_role(principal, Role.ADMIN, Role.TENANT)
         product_id = request_checks.product_id(request.product_id)
         tiers = [mapping.tier_from_proto(tier) for tier in request.tiers]
-        closes_at = _millis(request.closes_at.ToDatetime(tzinfo=UTC)) if request.HasField("closes_at") else None
+        closes_at = to_stored_precision(request.closes_at.ToDatetime(tzinfo=UTC)) if request.HasField("closes_at") else None
         pool_id, now = new_id(ids.POOL), self._clock()
 
         async def open_pool(tx: Transaction) -> Pool:
@@ -90,7 +91,3 @@ class PoolCalls(TradesCalls):
         found, token = await self._page(principal, "ListPools", query, request.page, self._store.list_pools)
         return trades_pb2.ListPoolsResponse(pools=[mapping.pool_to_proto(p) for p in found],
                                             page={"next_page_token": token})
-
-
-def _millis(moment: datetime) -> datetime:
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)

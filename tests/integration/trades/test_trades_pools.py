@@ -9,8 +9,8 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from park.trades.v1 import events_pb2, trades_pb2
+from parkos.clock import park_clock
 
-from services.trades.api import park_clock
 from services.trades.main import TradesService
 from services.trades.pool_closer import close_in, close_pool
 from tests.integration.trades.trades_park import Trader, TradesPark, fresh_key, payloads
