@@ -50,6 +50,7 @@ bench: setup infra-up ## run the benchmarks under bench/ and print their figures
 	$(PY) -m bench.outbox
 	$(PY) -m bench.tenants
 	$(PY) -m bench.trades
+	$(PY) -m bench.store_pauses
 	if [ -f bench/realtime.py ]; then $(PY) -m bench.realtime; fi
 
 helm-check: setup ## render and validate the helm chart and docker-compose.yml (builds helm with Go once)

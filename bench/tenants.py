@@ -16,17 +16,23 @@ In one run, against the running local infrastructure (`make infra-up`):
      the same calls' durations in the service's own access log ("in service"): what the
      handler took, against what the caller waited.
 
+Where everything runs matters on a two-core machine: each paced run prints how many cores
+the service, the store, Kafka and this benchmark kept busy, and ``--pin`` gives the service a
+CPU of its own (bench/common/cpu_placement.py) with everything else on the other.
+
 Targets (issue 3): G >= 60% of H; GetTenant p99 <= 15 ms at half its sustainable rate.
 RegisterTenant's paced p99 is reported next to it.
 
 usage (from the repository root):
   .venv/bin/python -m bench.tenants            # default run, about 1.5 minutes on 2 cores
   .venv/bin/python -m bench.tenants --quick    # smoke run, about 30 s
+  .venv/bin/python -m bench.tenants --pin      # the service on a CPU of its own
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import sys
@@ -57,7 +63,8 @@ from bench.common import (
     run_closed_loop,
     run_open_loop,
 )
-from bench.common.proc import fmt_cpu_per_call
+from bench.common.cpu_placement import infra_pids, service_on_own_cpu
+from bench.common.proc import CpuShares, fmt_cpu_per_call, fmt_cpu_shares
 from bench.common.service_process import ServiceProcess
 from parkos import credit_code
 
@@ -76,6 +83,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tenants", type=int, default=1000, help="tenants registered before reading (the park has ~1,000)")
     parser.add_argument("--cache-seconds", type=float, default=5.0, help="the service's PARKOS_TENANT_CACHE_SECONDS (0: off)")
     parser.add_argument("--channels", type=int, default=2, help="gRPC channels the clients share")
+    parser.add_argument("--pin", action="store_true",
+                        help="give the service a CPU of its own; the benchmark, Kafka and the store share the rest")
     parser.add_argument("--fail-on-miss", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     args.seconds = args.seconds or (3.0 if args.quick else 8.0)
@@ -151,10 +160,13 @@ async def run(args: argparse.Namespace) -> bool:
     mongo = connect_mongo(infra.mongo_uri, "bench-tenants")
     progress(f"starting the tenants service on {service.target} (logs: {workdir / 'tenants.log'})")
     await service.start()
+    placement = contextlib.ExitStack()
+    args.placement = placement.enter_context(service_on_own_cpu(service.pid)) if args.pin else "not pinned"
     clients = Clients(service.target, token, args.channels)
     try:
         return await _measure(args, clients, mongo[database]["tenants"], rng, service)
     finally:
+        placement.close()
         await clients.close()
         service.stop()
         await drop_databases(mongo, [database])
@@ -199,12 +211,16 @@ async def _measure(args: argparse.Namespace, clients: Clients, collection, rng: 
         single[label] = await run_closed_loop(op, concurrency=1, seconds=args.seconds / 2)
 
     paced, paced_cpu, handled = {}, {}, {}
+    args.paced_shares = {}
     for key, op, method in (("G", get_tenant, "/GetTenant"), ("R", register, "/RegisterTenant")):
         offered = max(closed[key].throughput * 0.5, 1.0)
         progress(f"{key}: paced at {offered:,.0f}/s for {args.paced_seconds:g} s")
+        shares = CpuShares({"service": service.pid, **infra_pids(), "benchmark": os.getpid()})
+        shares.start()
         before, logged_from = service.cpu_seconds(), service.log_position()
         paced[key] = await run_open_loop(op, rate_per_second=offered, seconds=args.paced_seconds)
         after = service.cpu_seconds()
+        args.paced_shares[key] = shares.stop()
         paced_cpu[key] = after - before if before is not None and after is not None else None
         await asyncio.sleep(0.5)  # the last access-log lines
         handled[key] = service.handled_latency(logged_from, service.log_position(), method)
@@ -215,7 +231,7 @@ def _report(
     args: argparse.Namespace, closed: dict[str, LoadResult], single: dict[str, LoadResult], paced: dict[str, LoadResult],
     paced_cpu: dict[str, float | None], handled: dict[str, LatencyHistogram],
 ) -> bool:
-    print(f"\nTenants service benchmark — {describe_machine()}\n")
+    print(f"\nTenants service benchmark — {describe_machine()}\nCPU placement: {args.placement}\n")
     table = Table(f"Closed loop, {args.clients} concurrent clients, {args.seconds:g} s each",
                   ["call", "throughput", "p50", "p99", "errors", "note"])
     _row(table, "H health check (no storage)", closed["H"], "baseline")
@@ -244,6 +260,8 @@ def _report(
     table.note("and the machine's scheduling of all of them on its shared cores")
     table.note("service CPU/call: the service process's CPU time over the run / calls (background work included);")
     table.note("it varies far less than latency on a shared machine, so compare it between runs")
+    for key in ("G", "R"):
+        table.note(f"during {key}, {fmt_cpu_shares(args.paced_shares[key])}")
     table.print()
     targets = Targets()
     targets.check("GetTenant rate vs health check", f">= {READ_RATIO_TARGET:.0%}", f"{ratio:.0%}",

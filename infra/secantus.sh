@@ -21,7 +21,11 @@ up() {
   if port_open "$MONGO_PORT"; then echo "secantus: port $MONGO_PORT is taken by another process" >&2; exit 1; fi
   install
   mkdir -p "$home/data"
-  setsid nohup "$venv/bin/secantusd-py" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$home/data" \
+  # infra/secantus/sitecustomize.py tunes the store's garbage collector (see its docstring);
+  # PARKOS_SECANTUS_DEFAULT_GC=1 leaves CPython's default, the baseline of bench/store_pauses.py
+  local site="$ROOT/infra/secantus"
+  [ "${PARKOS_SECANTUS_DEFAULT_GC:-0}" = 1 ] && site=""
+  PYTHONPATH="$site" setsid nohup "$venv/bin/secantusd-py" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$home/data" \
     --cache-size "$MONGO_CACHE" --log-level WARNING >"$home/secantus.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"
   "$PY" "$ROOT/infra/wait_ready.py" mongo "mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true" --timeout 60 || {

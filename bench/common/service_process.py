@@ -74,6 +74,13 @@ class ServiceProcess:
                                              stdout=log, stderr=subprocess.STDOUT)
         await wait_until_serving(self.target, self._service, self._log, [self._process])
 
+    @property
+    def pid(self) -> int:
+        """The service's process id (once started)."""
+        if self._process is None:
+            raise RuntimeError("the service has not been started")
+        return self._process.pid
+
     def cpu_seconds(self) -> float | None:
         """CPU seconds the service process has used so far (None: not measurable here)."""
         return process_cpu_seconds(self._process.pid) if self._process is not None else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 from datetime import timedelta
@@ -32,6 +33,8 @@ from bench.trades.orders import Orders, paced
 from bench.trades.park_setup import approved_products, publish_tenants, wait_until_known
 from bench.trades.raw_producer import raw_producer
 from bench.trades.report import print_report
+from bench.common.cpu_placement import infra_pids
+from bench.common.proc import CpuShares
 from bench.common.service_process import ServiceProcess
 from bench.trades.service_process import trades_service
 from bench.trades.settings import parse_args
@@ -107,9 +110,12 @@ async def _measure(args, infra, mongo, bare_database, topics, orders: Orders, ar
     offered = max(closed.throughput * 0.5, 1.0)
     progress(f"Q PlaceOrder: paced at {offered:,.0f}/s for {args.paced_seconds:g} s")
     paced_starts: dict[str, float] = {}
+    shares = CpuShares({"service": service.pid, **infra_pids(), "benchmark": os.getpid()})
+    shares.start()
     cpu_before = service.cpu_seconds()
     paced_run = await paced(orders, offered, args.paced_seconds, paced_starts)
     cpu_after = service.cpu_seconds()
+    args.paced_shares = shares.stop()
     paced_cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     paced_kafka, paced_missing = await arrivals.latency(paced_starts)
     return print_report(args, raw, bare, closed, closed_kafka, closed_missing, single, paced_run, paced_kafka,

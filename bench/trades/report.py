@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bench.common import LoadResult, Table, Targets, describe_machine, fmt_ms, fmt_rate
-from bench.common.proc import fmt_cpu_per_call
+from bench.common.proc import fmt_cpu_per_call, fmt_cpu_shares
 from bench.trades.settings import BARE_RATIO_TARGET, KAFKA_P99_TARGET_MS, RPC_P99_TARGET_MS
 
 
@@ -43,6 +43,7 @@ def print_report(args, raw, bare, closed, closed_kafka, closed_missing, single, 
     table.note("latency counts from each call's scheduled start (no coordinated omission)")
     table.note("service CPU/call: the service process's CPU time over the run / calls (relay and background work")
     table.note("included); it varies far less than latency on a shared machine, so compare it between runs")
+    table.note(f"during Q, {fmt_cpu_shares(args.paced_shares)}")
     table.print()
     targets = Targets()
     targets.check("PlaceOrder rate vs bare transaction", f">= {BARE_RATIO_TARGET:.0%}", f"{ratio:.0%}",
