@@ -18,7 +18,8 @@ In one run, against the running local infrastructure (`make infra-up`):
 
 Where everything runs matters on a two-core machine: each paced run prints how many cores
 the service, the store, Kafka and this benchmark kept busy, and ``--pin`` gives the service a
-CPU of its own (bench/common/cpu_placement.py) with everything else on the other.
+CPU of its own (``--pin service``; bench/common/cpu_placement.py) with everything else on the
+other, or the store (``--pin store``).
 
 Targets (issue 3): G >= 60% of H; GetTenant p99 <= 15 ms at half its sustainable rate.
 RegisterTenant's paced p99 is reported next to it.
@@ -26,7 +27,7 @@ RegisterTenant's paced p99 is reported next to it.
 usage (from the repository root):
   .venv/bin/python -m bench.tenants            # default run, about 1.5 minutes on 2 cores
   .venv/bin/python -m bench.tenants --quick    # smoke run, about 30 s
-  .venv/bin/python -m bench.tenants --pin      # the service on a CPU of its own
+  .venv/bin/python -m bench.tenants --pin service  # the service on a CPU of its own
 """
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ from bench.common import (
     run_closed_loop,
     run_open_loop,
 )
-from bench.common.cpu_placement import infra_pids, service_on_own_cpu
+from bench.common.cpu_placement import PLACEMENTS, alone_on_a_cpu, placed_processes
 from bench.common.proc import CpuShares, fmt_cpu_per_call, fmt_cpu_shares
 from bench.common.service_process import ServiceProcess
 from parkos import credit_code
@@ -83,8 +84,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tenants", type=int, default=1000, help="tenants registered before reading (the park has ~1,000)")
     parser.add_argument("--cache-seconds", type=float, default=5.0, help="the service's PARKOS_TENANT_CACHE_SECONDS (0: off)")
     parser.add_argument("--channels", type=int, default=2, help="gRPC channels the clients share")
-    parser.add_argument("--pin", action="store_true",
-                        help="give the service a CPU of its own; the benchmark, Kafka and the store share the rest")
+    parser.add_argument("--pin", choices=PLACEMENTS, default=None,
+                        help="give the service or the store a CPU of its own; everything else shares the rest")
     parser.add_argument("--fail-on-miss", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     args.seconds = args.seconds or (3.0 if args.quick else 8.0)
@@ -161,7 +162,7 @@ async def run(args: argparse.Namespace) -> bool:
     progress(f"starting the tenants service on {service.target} (logs: {workdir / 'tenants.log'})")
     await service.start()
     placement = contextlib.ExitStack()
-    args.placement = placement.enter_context(service_on_own_cpu(service.pid)) if args.pin else "not pinned"
+    args.placement = placement.enter_context(alone_on_a_cpu(args.pin, placed_processes(service.pid)))
     clients = Clients(service.target, token, args.channels)
     try:
         return await _measure(args, clients, mongo[database]["tenants"], rng, service)
@@ -215,7 +216,7 @@ async def _measure(args: argparse.Namespace, clients: Clients, collection, rng: 
     for key, op, method in (("G", get_tenant, "/GetTenant"), ("R", register, "/RegisterTenant")):
         offered = max(closed[key].throughput * 0.5, 1.0)
         progress(f"{key}: paced at {offered:,.0f}/s for {args.paced_seconds:g} s")
-        shares = CpuShares({"service": service.pid, **infra_pids(), "benchmark": os.getpid()})
+        shares = CpuShares(placed_processes(service.pid))
         shares.start()
         before, logged_from = service.cpu_seconds(), service.log_position()
         paced[key] = await run_open_loop(op, rate_per_second=offered, seconds=args.paced_seconds)

@@ -1,12 +1,13 @@
-"""A core of its own for the service under test (``--pin``), as a container's cpuset would give it.
+"""A CPU of its own for the service under test or the store (``--pin``), as a container's cpuset would give it.
 
 On the two-core development machine the load generator, the Kafka broker, the store and the
 service all take turns on the same cores, so a call's tail measures how often the kernel
 preempts the service for somebody else more than it measures the service. In production the
-clients run elsewhere and the service has its own CPU request (helm/). ``--pin`` gives the
-service process the last CPU alone and moves the benchmark itself and the local infrastructure
-(found by their pid files under ``.infra``) to the others; the affinities are put back when
-the benchmark ends. Both placements are real measurements: the report says which one it is.
+clients run elsewhere and the service has its own CPU request (helm/). ``--pin service`` gives
+the service process the last CPU alone and moves the benchmark itself and the local
+infrastructure (found by their pid files under ``.infra``) to the others; ``--pin store`` does
+the same for the store. The affinities are put back when the benchmark ends. Every placement
+is a real measurement: the report says which one it is.
 """
 from __future__ import annotations
 
@@ -38,24 +39,35 @@ def set_affinity(pid: int, cpus: set[int]) -> None:
                    check=True, capture_output=True)
 
 
+PLACEMENTS = ("service", "store")
+
+
+def placed_processes(service_pid: int) -> dict[str, int]:
+    """The processes a placement moves: the service, the local Kafka and store, this benchmark."""
+    return {"service": service_pid, **infra_pids(), "benchmark": os.getpid()}
+
+
 @contextlib.contextmanager
-def service_on_own_cpu(service_pid: int) -> Iterator[str]:
-    """Pin ``service_pid`` to the last CPU and this process and the infrastructure to the rest.
+def alone_on_a_cpu(alone: str | None, processes: dict[str, int]) -> Iterator[str]:
+    """Pin ``processes[alone]`` to the last CPU and every other process to the rest.
 
     Yields a description of the placement for the report; restores every affinity on exit.
+    ``alone`` None (or a process not running here) leaves everything where it is.
     """
     cpus = sorted(os.sched_getaffinity(0))
+    if alone is None or alone not in processes:
+        yield "not pinned" if alone is None else f"not pinned ({alone} not found)"
+        return
     if len(cpus) < 2:
         yield "not pinned (one CPU)"
         return
-    service_cpu, others = {cpus[-1]}, set(cpus[:-1])
-    moved = [os.getpid(), *infra_pids().values()]
-    set_affinity(service_pid, service_cpu)
-    for pid in moved:
-        set_affinity(pid, others)
+    own, rest = {cpus[-1]}, set(cpus[:-1])
+    others = [name for name in processes if name != alone]
+    for name, pid in processes.items():
+        set_affinity(pid, own if name == alone else rest)
     try:
-        yield f"service pinned to CPU {cpus[-1]}; benchmark, Kafka and store on CPU {','.join(map(str, sorted(others)))}"
+        yield f"{alone} pinned to CPU {cpus[-1]}; {', '.join(others)} on CPU {','.join(map(str, sorted(rest)))}"
     finally:
-        for pid in moved:
+        for pid in processes.values():
             with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
                 set_affinity(pid, set(cpus))

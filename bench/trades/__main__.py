@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import contextlib
 import sys
 import tempfile
 from datetime import timedelta
@@ -33,7 +33,7 @@ from bench.trades.orders import Orders, paced
 from bench.trades.park_setup import approved_products, publish_tenants, wait_until_known
 from bench.trades.raw_producer import raw_producer
 from bench.trades.report import print_report
-from bench.common.cpu_placement import infra_pids
+from bench.common.cpu_placement import alone_on_a_cpu, placed_processes
 from bench.common.proc import CpuShares
 from bench.common.service_process import ServiceProcess
 from bench.trades.service_process import trades_service
@@ -54,6 +54,8 @@ async def run(args: argparse.Namespace) -> bool:
     mongo = connect_mongo(infra.mongo_uri, "bench-trades")
     progress(f"starting the trades service on {service.target} (logs: {workdir / 'trades.log'})")
     await service.start()
+    placement = contextlib.ExitStack()
+    args.placement = placement.enter_context(alone_on_a_cpu(args.pin, placed_processes(service.pid)))
     await wait_for_leaders(infra.kafka_bootstrap, {topics["trades"]: TRADES.partitions, topics["raw"]: TRADES.partitions})
     arrivals = Arrivals(infra.kafka_bootstrap, topics["trades"])
     channels: list[grpc.aio.Channel] = []
@@ -73,6 +75,7 @@ async def run(args: argparse.Namespace) -> bool:
         tune_gc_after_startup()  # as the service does: the client's full GC passes are not the service's latency
         return await _measure(args, infra, mongo, bare_database, topics, orders, arrivals, service)
     finally:
+        placement.close()
         await arrivals.stop()
         for channel in channels:
             await channel.close()
@@ -110,7 +113,7 @@ async def _measure(args, infra, mongo, bare_database, topics, orders: Orders, ar
     offered = max(closed.throughput * 0.5, 1.0)
     progress(f"Q PlaceOrder: paced at {offered:,.0f}/s for {args.paced_seconds:g} s")
     paced_starts: dict[str, float] = {}
-    shares = CpuShares({"service": service.pid, **infra_pids(), "benchmark": os.getpid()})
+    shares = CpuShares(placed_processes(service.pid))
     shares.start()
     cpu_before = service.cpu_seconds()
     paced_run = await paced(orders, offered, args.paced_seconds, paced_starts)

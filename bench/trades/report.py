@@ -15,7 +15,7 @@ def _row(table: Table, name: str, result: LoadResult, note: str = "") -> None:
 def print_report(args, raw, bare, closed, closed_kafka, closed_missing, single, paced, paced_kafka, paced_missing,  # type: ignore[no-untyped-def]
                  paced_cpu=None) -> bool:
     """Print the tables and the targets; returns whether every target was met."""
-    print(f"\nTrades service benchmark — {describe_machine()}\n")
+    print(f"\nTrades service benchmark — {describe_machine()}\nCPU placement: {args.placement}\n")
     table = Table(f"Closed loop, concurrency {args.clients}, {args.seconds:g} s each",
                   ["what", "throughput", "p50", "p99", "errors", "note"])
     _row(table, "K raw Kafka producer (acks=all)", raw, "baseline: a TradeSettled-sized record, acknowledged")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from bench.common.cpu_placement import PLACEMENTS
+
 BARE_RATIO_TARGET = 0.50
 RPC_P99_TARGET_MS = 40.0
 KAFKA_P99_TARGET_MS = 100.0
@@ -22,6 +24,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--buyers", type=int, default=20, help="buying tenants")
     parser.add_argument("--products", type=int, default=5, help="approved products to order")
     parser.add_argument("--channels", type=int, default=2, help="gRPC channels the clients share")
+    parser.add_argument("--pin", choices=PLACEMENTS, default=None,
+                        help="give the service or the store a CPU of its own; everything else shares the rest")
     parser.add_argument("--keep", action="store_true", help="keep the run's database and topics")
     parser.add_argument("--fail-on-miss", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
