@@ -63,9 +63,9 @@ def alone_on_a_cpu(alone: str | None, processes: dict[str, int]) -> Iterator[str
         return
     own, rest = {cpus[-1]}, set(cpus[:-1])
     others = [name for name in processes if name != alone]
-    for name, pid in processes.items():
-        set_affinity(pid, own if name == alone else rest)
     try:
+        for name, pid in processes.items():
+            set_affinity(pid, own if name == alone else rest)
         yield f"{alone} pinned to CPU {cpus[-1]}; {', '.join(others)} on CPU {','.join(map(str, sorted(rest)))}"
     finally:
         for pid in processes.values():
