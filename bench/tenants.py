@@ -65,7 +65,7 @@ from bench.common import (
     run_open_loop,
 )
 from bench.common.cpu_placement import PLACEMENTS, alone_on_a_cpu, placed_processes
-from bench.common.proc import CpuShares, fmt_cpu_per_call, fmt_cpu_shares
+from bench.common.proc import CoresBusy, fmt_cores_busy, fmt_cpu_per_call
 from bench.common.service_process import ServiceProcess
 from parkos import credit_code
 
@@ -160,15 +160,17 @@ async def run(args: argparse.Namespace) -> bool:
     service = tenants_service(infra, database, workdir / "signing.pem", workdir / "tenants.log", args.cache_seconds)
     mongo = connect_mongo(infra.mongo_uri, "bench-tenants")
     progress(f"starting the tenants service on {service.target} (logs: {workdir / 'tenants.log'})")
-    await service.start()
     placement = contextlib.ExitStack()
-    args.placement = placement.enter_context(alone_on_a_cpu(args.pin, placed_processes(service.pid)))
-    clients = Clients(service.target, token, args.channels)
+    clients: Clients | None = None
     try:
+        await service.start()
+        args.placement_note = placement.enter_context(alone_on_a_cpu(args.pin, placed_processes(service.pid)))
+        clients = Clients(service.target, token, args.channels)
         return await _measure(args, clients, mongo[database]["tenants"], rng, service)
     finally:
         placement.close()
-        await clients.close()
+        if clients is not None:
+            await clients.close()
         service.stop()
         await drop_databases(mongo, [database])
         await mongo.close()
@@ -212,16 +214,16 @@ async def _measure(args: argparse.Namespace, clients: Clients, collection, rng: 
         single[label] = await run_closed_loop(op, concurrency=1, seconds=args.seconds / 2)
 
     paced, paced_cpu, handled = {}, {}, {}
-    args.paced_shares = {}
+    args.paced_cores = {}
     for key, op, method in (("G", get_tenant, "/GetTenant"), ("R", register, "/RegisterTenant")):
         offered = max(closed[key].throughput * 0.5, 1.0)
         progress(f"{key}: paced at {offered:,.0f}/s for {args.paced_seconds:g} s")
-        shares = CpuShares(placed_processes(service.pid))
-        shares.start()
+        busy = CoresBusy(placed_processes(service.pid))
+        busy.start()
         before, logged_from = service.cpu_seconds(), service.log_position()
         paced[key] = await run_open_loop(op, rate_per_second=offered, seconds=args.paced_seconds)
         after = service.cpu_seconds()
-        args.paced_shares[key] = shares.stop()
+        args.paced_cores[key] = busy.stop()
         paced_cpu[key] = after - before if before is not None and after is not None else None
         await asyncio.sleep(0.5)  # the last access-log lines
         handled[key] = service.handled_latency(logged_from, service.log_position(), method)
@@ -232,7 +234,7 @@ def _report(
     args: argparse.Namespace, closed: dict[str, LoadResult], single: dict[str, LoadResult], paced: dict[str, LoadResult],
     paced_cpu: dict[str, float | None], handled: dict[str, LatencyHistogram],
 ) -> bool:
-    print(f"\nTenants service benchmark — {describe_machine()}\nCPU placement: {args.placement}\n")
+    print(f"\nTenants service benchmark — {describe_machine()}\nCPU placement: {args.placement_note}\n")
     table = Table(f"Closed loop, {args.clients} concurrent clients, {args.seconds:g} s each",
                   ["call", "throughput", "p50", "p99", "errors", "note"])
     _row(table, "H health check (no storage)", closed["H"], "baseline")
@@ -262,7 +264,7 @@ def _report(
     table.note("service CPU/call: the service process's CPU time over the run / calls (background work included);")
     table.note("it varies far less than latency on a shared machine, so compare it between runs")
     for key in ("G", "R"):
-        table.note(f"during {key}, {fmt_cpu_shares(args.paced_shares[key])}")
+        table.note(f"during {key}, {fmt_cores_busy(args.paced_cores[key])}")
     table.print()
     targets = Targets()
     targets.check("GetTenant rate vs health check", f">= {READ_RATIO_TARGET:.0%}", f"{ratio:.0%}",

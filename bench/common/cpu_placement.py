@@ -3,7 +3,8 @@
 On the two-core development machine the load generator, the Kafka broker, the store and the
 service all take turns on the same cores, so a call's tail measures how often the kernel
 preempts the service for somebody else more than it measures the service. In production the
-clients run elsewhere and the service has its own CPU request (helm/). ``--pin service`` gives
+clients run elsewhere and the service is limited to its own CPU (helm/ requests 100-200m and
+caps it at one CPU; a dedicated core is the closest this machine gets). ``--pin service`` gives
 the service process the last CPU alone and moves the benchmark itself and the local
 infrastructure (found by their pid files under ``.infra``) to the others; ``--pin store`` does
 the same for the store. The affinities are put back when the benchmark ends. Every placement
@@ -35,8 +36,11 @@ def infra_pids(infra_dir: Path | None = None) -> dict[str, int]:
 
 def set_affinity(pid: int, cpus: set[int]) -> None:
     """Every thread of ``pid`` (and the threads it starts later) runs only on ``cpus``."""
-    subprocess.run(["taskset", "-a", "-p", "-c", ",".join(map(str, sorted(cpus))), str(pid)],
-                   check=True, capture_output=True)
+    command = ["taskset", "-a", "-p", "-c", ",".join(map(str, sorted(cpus))), str(pid)]
+    try:
+        subprocess.run(command, check=True, capture_output=True, text=True)
+    except subprocess.CalledProcessError as error:
+        raise RuntimeError(f"cannot pin process {pid}: {error.stderr.strip() or error}") from None
 
 
 PLACEMENTS = ("service", "store")
@@ -51,7 +55,8 @@ def placed_processes(service_pid: int) -> dict[str, int]:
 def alone_on_a_cpu(alone: str | None, processes: dict[str, int]) -> Iterator[str]:
     """Pin ``processes[alone]`` to the last CPU and every other process to the rest.
 
-    Yields a description of the placement for the report; restores every affinity on exit.
+    Yields a description of the placement for the report; gives every process back the CPUs
+    it had before on exit.
     ``alone`` None (or a process not running here) leaves everything where it is.
     """
     cpus = sorted(os.sched_getaffinity(0))
@@ -63,11 +68,12 @@ def alone_on_a_cpu(alone: str | None, processes: dict[str, int]) -> Iterator[str
         return
     own, rest = {cpus[-1]}, set(cpus[:-1])
     others = [name for name in processes if name != alone]
+    before = {pid: os.sched_getaffinity(pid) for pid in processes.values()}
     try:
         for name, pid in processes.items():
             set_affinity(pid, own if name == alone else rest)
         yield f"{alone} pinned to CPU {cpus[-1]}; {', '.join(others)} on CPU {','.join(map(str, sorted(rest)))}"
     finally:
-        for pid in processes.values():
-            with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
-                set_affinity(pid, set(cpus))
+        for pid, allowed in before.items():
+            with contextlib.suppress(RuntimeError, FileNotFoundError):
+                set_affinity(pid, allowed)

@@ -27,17 +27,20 @@ def fmt_cpu_per_call(cpu_seconds: float | None, calls: int) -> str:
 
 
 def machine_busy_seconds() -> float | None:
-    """CPU seconds all cores have spent not idle since boot (Linux /proc/stat); None elsewhere."""
+    """CPU seconds all cores have spent running something since boot (Linux /proc/stat); None elsewhere.
+
+    Idle, iowait and steal (time the hypervisor gave to other machines) do not count.
+    """
     try:
         with open("/proc/stat", encoding="ascii") as stat:
             fields = [int(value) for value in stat.readline().split()[1:]]
     except (OSError, ValueError):
         return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq = (fields + [0] * 7)[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
-class CpuShares:
+class CoresBusy:
     """How many cores each named process, and the whole machine, kept busy between ``start`` and ``stop``.
 
     On a shared machine a tail latency is often somebody else's CPU: this says whose.
@@ -61,9 +64,9 @@ class CpuShares:
                 if before is not None and after[name] is not None}
 
 
-def fmt_cpu_shares(shares: dict[str, float]) -> str:
+def fmt_cores_busy(cores: dict[str, float]) -> str:
     """``'machine 1.84 cores: service 0.43, store 0.70, ...'``."""
-    if "machine" not in shares:
-        return "CPU shares not measurable here"
-    parts = ", ".join(f"{name} {cores:.2f}" for name, cores in shares.items() if name != "machine")
-    return f"machine {shares['machine']:.2f} of {os.cpu_count()} cores busy: {parts}"
+    if "machine" not in cores:
+        return "cores busy: not measurable here"
+    parts = ", ".join(f"{name} {busy:.2f}" for name, busy in cores.items() if name != "machine")
+    return f"machine {cores['machine']:.2f} of {os.cpu_count()} cores busy: {parts}"

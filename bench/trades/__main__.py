@@ -34,7 +34,7 @@ from bench.trades.park_setup import approved_products, publish_tenants, wait_unt
 from bench.trades.raw_producer import raw_producer
 from bench.trades.report import print_report
 from bench.common.cpu_placement import alone_on_a_cpu, placed_processes
-from bench.common.proc import CpuShares
+from bench.common.proc import CoresBusy
 from bench.common.service_process import ServiceProcess
 from bench.trades.service_process import trades_service
 from bench.trades.settings import parse_args
@@ -53,13 +53,14 @@ async def run(args: argparse.Namespace) -> bool:
     service = trades_service(infra, database, topics, workdir / "verify.pem", workdir / "trades.log")
     mongo = connect_mongo(infra.mongo_uri, "bench-trades")
     progress(f"starting the trades service on {service.target} (logs: {workdir / 'trades.log'})")
-    await service.start()
     placement = contextlib.ExitStack()
-    args.placement = placement.enter_context(alone_on_a_cpu(args.pin, placed_processes(service.pid)))
-    await wait_for_leaders(infra.kafka_bootstrap, {topics["trades"]: TRADES.partitions, topics["raw"]: TRADES.partitions})
     arrivals = Arrivals(infra.kafka_bootstrap, topics["trades"])
     channels: list[grpc.aio.Channel] = []
     try:
+        await service.start()
+        args.placement_note = placement.enter_context(alone_on_a_cpu(args.pin, placed_processes(service.pid)))
+        await wait_for_leaders(infra.kafka_bootstrap,
+                               {topics["trades"]: TRADES.partitions, topics["raw"]: TRADES.partitions})
         seller, buyers = await publish_tenants(infra.kafka_bootstrap, topics["tenants"], args.buyers)
         progress(f"waiting for the service to learn {args.buyers + 1} tenants from Kafka")
         await wait_until_known(mongo[database].directory, args.buyers + 1)
@@ -113,12 +114,12 @@ async def _measure(args, infra, mongo, bare_database, topics, orders: Orders, ar
     offered = max(closed.throughput * 0.5, 1.0)
     progress(f"Q PlaceOrder: paced at {offered:,.0f}/s for {args.paced_seconds:g} s")
     paced_starts: dict[str, float] = {}
-    shares = CpuShares(placed_processes(service.pid))
-    shares.start()
+    busy = CoresBusy(placed_processes(service.pid))
+    busy.start()
     cpu_before = service.cpu_seconds()
     paced_run = await paced(orders, offered, args.paced_seconds, paced_starts)
     cpu_after = service.cpu_seconds()
-    args.paced_shares = shares.stop()
+    args.paced_cores = busy.stop()
     paced_cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     paced_kafka, paced_missing = await arrivals.latency(paced_starts)
     return print_report(args, raw, bare, closed, closed_kafka, closed_missing, single, paced_run, paced_kafka,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bench.common import LoadResult, Table, Targets, describe_machine, fmt_ms, fmt_rate
-from bench.common.proc import fmt_cpu_per_call, fmt_cpu_shares
+from bench.common.proc import fmt_cores_busy, fmt_cpu_per_call
 from bench.trades.settings import BARE_RATIO_TARGET, KAFKA_P99_TARGET_MS, RPC_P99_TARGET_MS
 
 
@@ -15,7 +15,7 @@ def _row(table: Table, name: str, result: LoadResult, note: str = "") -> None:
 def print_report(args, raw, bare, closed, closed_kafka, closed_missing, single, paced, paced_kafka, paced_missing,  # type: ignore[no-untyped-def]
                  paced_cpu=None) -> bool:
     """Print the tables and the targets; returns whether every target was met."""
-    print(f"\nTrades service benchmark — {describe_machine()}\nCPU placement: {args.placement}\n")
+    print(f"\nTrades service benchmark — {describe_machine()}\nCPU placement: {args.placement_note}\n")
     table = Table(f"Closed loop, concurrency {args.clients}, {args.seconds:g} s each",
                   ["what", "throughput", "p50", "p99", "errors", "note"])
     _row(table, "K raw Kafka producer (acks=all)", raw, "baseline: a TradeSettled-sized record, acknowledged")
@@ -43,7 +43,7 @@ def print_report(args, raw, bare, closed, closed_kafka, closed_missing, single, 
     table.note("latency counts from each call's scheduled start (no coordinated omission)")
     table.note("service CPU/call: the service process's CPU time over the run / calls (relay and background work")
     table.note("included); it varies far less than latency on a shared machine, so compare it between runs")
-    table.note(f"during Q, {fmt_cpu_shares(args.paced_shares)}")
+    table.note(f"during Q, {fmt_cores_busy(args.paced_cores)}")
     table.print()
     targets = Targets()
     targets.check("PlaceOrder rate vs bare transaction", f">= {BARE_RATIO_TARGET:.0%}", f"{ratio:.0%}",
