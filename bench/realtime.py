@@ -15,7 +15,9 @@ In one run, against the running local infrastructure (`make infra-up`), on topic
        V  the DataAssetValued it caused being consumed from park.analytics.v1.
      A step "holds" when every probe event became readable within the drain time after
      publishing stopped and the producer kept to its schedule; steps stop at the first
-     rate that does not hold.
+     rate that does not hold. Under each step: how many cores the worker, the API, Kafka,
+     the store and this benchmark kept busy while it was published (`--pin worker` gives
+     the worker a CPU of its own, everything else the other).
   I  after an idle pause (`--idle-seconds`, 60 by default; the issue asks about 30 idle
      minutes), single events are published and timed the same way.
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import sys
 import tempfile
@@ -62,6 +65,8 @@ from bench.common import (
     progress,
     wait_for_leaders,
 )
+from bench.common.cpu_placement import alone_on_a_cpu
+from bench.common.proc import CoresBusy, fmt_cores_busy
 from services.analytics.settings import AnalyticsSettings
 from services.analytics.tables import FACT_OFFSETS, LEDGERS
 from services.analytics.topics import topic_specs
@@ -83,12 +88,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a step holds if every probe event was readable and pushed p99 stayed under this")
     parser.add_argument("--partitions", type=int, default=12, help="repartition topic / table partitions")
     parser.add_argument("--workers", type=int, default=1, help="analytics worker processes (they split the partitions)")
+    parser.add_argument("--pin", choices=("worker",), default=None,
+                        help="give the (single) worker a CPU of its own; everything else shares the rest")
     parser.add_argument("--keep-topics", action="store_true", help="do not delete the run's topics afterwards")
     parser.add_argument("--fail-on-miss", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     args.rates = [int(r) for r in (args.rates or ("200,1000" if args.quick else "200,300,400,500,750,1000,2000,5000")).split(",")]
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.pin and args.workers != 1:
+        parser.error("--pin worker needs exactly one worker")
     args.seconds = args.seconds or (8.0 if args.quick else 20.0)
     args.idle_seconds = args.idle_seconds if args.idle_seconds is not None else (10.0 if args.quick else 60.0)
     return args
@@ -113,13 +122,16 @@ async def run(args: argparse.Namespace) -> bool:
     await wait_for_leaders(infra.kafka_bootstrap, {spec.name: spec.partitions for spec in specs})
     processes = Processes(settings, workdir / "verify.pem", workdir, workers=args.workers)
     progress(f"starting {args.workers} analytics worker(s) and the API (logs: {workdir})")
-    await processes.start()
     channel = open_channel(processes.target, token=token)
     producer = open_idempotent_producer(infra.kafka_bootstrap, "bench-trades-outbox")
-    await producer.start()
+    placement = contextlib.ExitStack()
     try:
+        await processes.start()
+        await producer.start()
+        args.placement_note = placement.enter_context(alone_on_a_cpu(args.pin, processes.observed()))
         return await _measure(args, settings, analytics_pb2_grpc.AnalyticsServiceStub(channel), producer, processes)
     finally:
+        placement.close()
         await producer.stop()
         await channel.close()
         processes.stop()
@@ -132,7 +144,7 @@ async def _measure(args: argparse.Namespace, settings: AnalyticsSettings, api, p
                    processes: Processes) -> bool:
     rng = random.Random(7)
     market = Market(args.tenants, args.probes, rng)
-    print(f"\nReal-time analytics benchmark — {describe_machine()}")
+    print(f"\nReal-time analytics benchmark — {describe_machine()}\nCPU placement: {args.placement_note}")
     print(f"  {args.tenants:,} tenants ({args.probes} probes), {settings.facts_partitions} partitions, "
           f"worker: commit every {settings.commit_interval_seconds:g} s, producer linger "
           f"{settings.producer_linger_ms} ms, stream buffer {settings.stream_buffer_maxsize}, "
@@ -148,13 +160,17 @@ async def _measure(args: argparse.Namespace, settings: AnalyticsSettings, api, p
                   ["rate", "achieved", "bare consumer p50/p99", "pushed p50/p99", "GetParkRevenue p50/p99",
                    "DataAssetValued p50/p99", "probe events", "CPU ms/event worker, API", "held"])
     results: dict[int, Timings] = {}
+    cores: dict[int, dict[str, float]] = {}
     for rate in args.rates:
         progress(f"{rate:,} events/s for {args.seconds:g} s")
         observer = Observer(settings.kafka_bootstrap, settings, api, market.probe_ids)
         await observer.start()
         cpu_before = processes.cpu_seconds()
         trades = market.trades(int(rate * args.seconds))
+        busy = CoresBusy(processes.observed())
+        busy.start()
         await publish_paced(producer, settings.trades_topic, trades, rate, observer, market)
+        cores[rate] = busy.stop()
         drained = await observer.drain(args.drain_seconds)
         await observer.stop()
         cpu_after = processes.cpu_seconds()
@@ -172,6 +188,8 @@ async def _measure(args: argparse.Namespace, settings: AnalyticsSettings, api, p
                        f"producer slip max {t.max_slip_ms:,.0f} ms; probe events unread after "
                        f"{args.drain_seconds:g} s: {observer.outstanding_probes():,}); higher rates skipped")
             break
+    for rate, busy in cores.items():
+        steps.note(f"while {rate:,}/s was published, {fmt_cores_busy(busy)}")
     steps.note("CPU ms/event: user+system CPU of the worker and of the API process over the step and its drain, "
                "per event published (includes idle polling during the drain)")
     steps.note("bare consumer: aiokafka, group-less, same topic, same process; pushed: StreamParkMetrics update "

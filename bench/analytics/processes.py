@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.common.cpu_placement import infra_pids
 from bench.common.proc import process_cpu_seconds
 from bench.common.service_process import ROOT, free_port, wait_until_serving
 from services.analytics.settings import AnalyticsSettings
@@ -66,6 +67,18 @@ class Processes:
         """CPU seconds (user + system) used so far by the workers together and by the API (Linux /proc)."""
         workers = sum(process_cpu_seconds(process.pid) or 0.0 for process in self._processes[:self.workers])
         return workers, process_cpu_seconds(self._processes[self.workers].pid) or 0.0
+
+    def pids(self) -> dict[str, int]:
+        """Name -> pid of each process under test: 'worker' (or 'worker 1', 'worker 2', ...) and 'API'."""
+        workers = self._processes[:self.workers]
+        names = ["worker"] if len(workers) == 1 else [f"worker {n + 1}" for n in range(len(workers))]
+        return {**{name: process.pid for name, process in zip(names, workers, strict=True)},
+                "API": self._processes[self.workers].pid}
+
+    def observed(self) -> dict[str, int]:
+        """The processes whose CPU the report shows and a placement moves: these, the local Kafka and
+        store, and the benchmark itself."""
+        return {**self.pids(), **infra_pids(), "benchmark": os.getpid()}
 
     def _check_alive(self, log_path: Path) -> None:
         for process in self._processes:

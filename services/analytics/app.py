@@ -19,7 +19,8 @@ set here on purpose:
 - ``broker_session_timeout`` 10 s (heartbeat 2 s): a killed worker's partitions move to the
   survivors within seconds rather than Faust's default 60 s.
 - consumers fetch with aiokafka's long poll: the broker answers as soon as one record is
-  there (fetch_min_bytes=1), so ``fetch_max_wait_ms`` (1.5 s, fixed by Faust) adds no latency.
+  there (fetch_min_bytes=1). The longest wait of a fetch is 100 ms, not Faust's fixed 1.5 s:
+  a long wait stalls a busy worker (fetch_wait.py).
 - ``table_standby_replicas`` 0, ``memory://`` store: tables are rebuilt from the changelogs at
   start; no standby copies compete for the two cores. ``web_enabled`` off (no port clash
   between workers on one host), no leader topic, no autodiscovery.
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 import faust
 from parkos.logging import get_logger
 
-from services.analytics.commit_barrier import ProcessedOnlyConsumer, durable_producer_class
+from services.analytics.commit_barrier import durable_producer_class, processed_only_consumer_class
 from services.analytics.handlers import Counters, Outputs, register_agents
 from services.analytics.settings import AnalyticsSettings
 from services.analytics.tables import Tables, declare_tables
@@ -80,7 +81,7 @@ def build_worker_app(settings: AnalyticsSettings) -> AnalyticsWorkerApp:
     )
     # The transport instantiates producer and consumer lazily: make them the safe ones.
     app.transport.Producer = durable_producer_class(settings.flush_timeout_seconds)
-    app.transport.Consumer = ProcessedOnlyConsumer
+    app.transport.Consumer = processed_only_consumer_class(settings.fetch_max_wait_ms)
     topics = declare_topics(app, settings)
     tables = declare_tables(app, settings)
     counters = Counters()

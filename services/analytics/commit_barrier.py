@@ -68,13 +68,14 @@ import asyncio
 from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaFaustConsumer
 from faust.transport.drivers.aiokafka import Producer as AIOKafkaFaustProducer
 from faust.types import TP, Message
 from faust.types.tuples import FutureMessage
 
 from parkos.logging import get_logger
+
+from services.analytics.fetch_wait import FAUST_FETCH_MAX_WAIT_MS, ShortFetchWaitThread
 
 log = get_logger(__name__)
 
@@ -160,7 +161,7 @@ def durable_producer_class(flush_timeout: float) -> type[DurableProducer]:
     return type("DurableProducer", (DurableProducer,), {"flush_timeout": flush_timeout})
 
 
-class RewindingConsumerThread(AIOKafkaConsumerThread):
+class RewindingConsumerThread(ShortFetchWaitThread):
     """Seeks partitions that have no committed offset (or 0) back to their first record."""
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
@@ -176,6 +177,7 @@ class ProcessedOnlyConsumer(AIOKafkaFaustConsumer):
     """faust's aiokafka consumer, committing only records an agent was given (and finished)."""
 
     skipped_acks = 0
+    fetch_max_wait_ms = FAUST_FETCH_MAX_WAIT_MS  # read by the consumer thread (fetch_wait.py)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Stream partitions Recovery resumed while the flow was running, until it resumes the flow.
@@ -214,3 +216,9 @@ class ProcessedOnlyConsumer(AIOKafkaFaustConsumer):
             self.skipped_acks += 1
             return False
         return super().ack(message)
+
+
+def processed_only_consumer_class(fetch_max_wait_ms: int) -> type[ProcessedOnlyConsumer]:
+    """A ProcessedOnlyConsumer subclass whose fetches wait at most ``fetch_max_wait_ms`` (the
+    transport instantiates it)."""
+    return type("ProcessedOnlyConsumer", (ProcessedOnlyConsumer,), {"fetch_max_wait_ms": fetch_max_wait_ms})

@@ -16,6 +16,7 @@ from services.analytics.commit_barrier import (
     UndeliveredWrite,
     WriteTracker,
 )
+from services.analytics.fetch_wait import set_fetch_max_wait
 from services.analytics.settings import AnalyticsSettings
 
 
@@ -98,3 +99,17 @@ def test_stream_partitions_resumed_while_the_flow_runs_wait_for_resume_flow() ->
     consumer.stop_flow()  # with the flow stopped nothing is fetched anyway: resumed at once
     consumer.resume_partitions({other_stream})
     assert other_stream in consumer._get_active_partitions()
+
+
+async def test_the_worker_consumer_fetches_wait_at_most_the_configured_time() -> None:
+    # Faust builds its consumer with fetch_max_wait_ms=1500, which stalls a busy worker (fetch_wait.py)
+    for configured in (100, 250):
+        app = build_worker_app(AnalyticsSettings(app_id="unit-fetch-wait", fetch_max_wait_ms=configured)).app
+        consumer = app.consumer._thread._create_worker_consumer(app.transport)
+        assert consumer._fetch_max_wait_ms == configured
+    assert AnalyticsSettings().fetch_max_wait_ms == 100
+
+
+def test_a_consumer_without_the_wait_attribute_is_refused_loudly() -> None:
+    with pytest.raises(RuntimeError, match="revisit fetch_wait.py"):
+        set_fetch_max_wait(object(), 100)
