@@ -119,9 +119,9 @@ async def _measure(args, infra, mongo, bare_database, topics, orders: Orders, ar
     cpu_before, logged_from = service.cpu_seconds(), service.log_position()
     paced_run = await paced(orders, offered, args.paced_seconds, paced_starts)
     cpu_after = service.cpu_seconds()
+    args.paced_cores = busy.stop()
     await asyncio.sleep(0.5)  # the last access-log lines
     args.paced_handled = service.handled_latency(logged_from, service.log_position(), "/PlaceOrder")
-    args.paced_cores = busy.stop()
     paced_cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     paced_kafka, paced_missing = await arrivals.latency(paced_starts)
     return print_report(args, raw, bare, closed, closed_kafka, closed_missing, single, paced_run, paced_kafka,

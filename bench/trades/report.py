@@ -41,7 +41,8 @@ def print_report(args, raw, bare, closed, closed_kafka, closed_missing, single, 
     table.add("Q PlaceOrder -> TradeSettled on Kafka", "", fmt_ms(kafka.p50_ms), fmt_ms(kafka.p99_ms),
               f"{paced_missing:,} missing", "", "")
     handled = args.paced_handled.summary()
-    table.add("Q PlaceOrder inside the service", "", fmt_ms(handled.p50_ms), fmt_ms(handled.p99_ms), "", "", "")
+    table.add("Q PlaceOrder inside the service", "", *((fmt_ms(handled.p50_ms), fmt_ms(handled.p99_ms))
+              if handled.count else ("-", "-")), f"{handled.count:,} logged", "", "")
     table.note("latency counts from each call's scheduled start (no coordinated omission); inside the service:")
     table.note("the access log's duration, from the first interceptor to the handler's end (no transport, no client)")
     table.note("service CPU/call: the service process's CPU time over the run / calls (relay and background work")
