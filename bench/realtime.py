@@ -148,7 +148,8 @@ async def _measure(args: argparse.Namespace, settings: AnalyticsSettings, api, p
     print(f"  {args.tenants:,} tenants ({args.probes} probes), {settings.facts_partitions} partitions, "
           f"worker: commit every {settings.commit_interval_seconds:g} s, producer linger "
           f"{settings.producer_linger_ms} ms, stream buffer {settings.stream_buffer_maxsize}, "
-          f"max poll {settings.max_poll_records}; figures are noisy on a shared machine\n")
+          f"max poll {settings.max_poll_records}, fetch wait {settings.fetch_max_wait_ms} ms "
+          f"(PARKOS_FETCH_MAX_WAIT_MS); figures are noisy on a shared machine\n")
     progress("warm-up: every probe tenant sells once")
     warm = Observer(settings.kafka_bootstrap, settings, api, market.probe_ids)
     await warm.start()

@@ -19,8 +19,8 @@ set here on purpose:
 - ``broker_session_timeout`` 10 s (heartbeat 2 s): a killed worker's partitions move to the
   survivors within seconds rather than Faust's default 60 s.
 - consumers fetch with aiokafka's long poll: the broker answers as soon as one record is
-  there (fetch_min_bytes=1). A fetch waits at most ``fetch_max_wait_ms`` (100 ms by default),
-  not Faust's fixed 1.5 s: a long wait stalls a busy worker (fetch_wait.py).
+  there (fetch_min_bytes=1). A fetch waits at most ``fetch_max_wait_ms``: Faust's 1.5 s by
+  default, which stalls a busy worker; 100 ms does not, but stays opt-in (fetch_wait.py).
 - ``table_standby_replicas`` 0, ``memory://`` store: tables are rebuilt from the changelogs at
   start; no standby copies compete for the two cores. ``web_enabled`` off (no port clash
   between workers on one host), no leader topic, no autodiscovery.

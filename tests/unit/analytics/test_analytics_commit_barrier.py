@@ -16,7 +16,7 @@ from services.analytics.commit_barrier import (
     UndeliveredWrite,
     WriteTracker,
 )
-from services.analytics.fetch_wait import set_fetch_max_wait
+from services.analytics.fetch_wait import FAUST_FETCH_MAX_WAIT_MS, set_fetch_max_wait
 from services.analytics.settings import AnalyticsSettings
 
 
@@ -103,14 +103,15 @@ def test_stream_partitions_resumed_while_the_flow_runs_wait_for_resume_flow() ->
 
 async def test_the_worker_consumer_fetches_wait_at_most_the_configured_time() -> None:
     # Faust builds its consumer with fetch_max_wait_ms=1500, which stalls a busy worker (fetch_wait.py)
-    for configured in (100, 250):
+    for configured in (100, 250, 1500):
         app = build_worker_app(AnalyticsSettings(app_id="unit-fetch-wait", fetch_max_wait_ms=configured)).app
         consumer = app.consumer._thread._create_worker_consumer(app.transport)
         try:
             assert consumer._fetch_max_wait_ms == configured
         finally:
             await consumer.stop()
-    assert AnalyticsSettings.model_fields["fetch_max_wait_ms"].default == 100
+    # opt-in until the lost record seen once with 100 ms is explained (fetch_wait.py)
+    assert AnalyticsSettings.model_fields["fetch_max_wait_ms"].default == FAUST_FETCH_MAX_WAIT_MS
 
 
 def test_a_consumer_without_the_wait_attribute_is_refused_loudly() -> None:
