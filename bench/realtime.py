@@ -65,7 +65,7 @@ from bench.common import (
     progress,
     wait_for_leaders,
 )
-from bench.common.cpu_placement import alone_on_a_cpu
+from bench.common.cpu_placement import alone_on_a_cpu, placed_processes
 from bench.common.proc import CoresBusy, fmt_cores_busy
 from services.analytics.settings import AnalyticsSettings
 from services.analytics.tables import FACT_OFFSETS, LEDGERS
@@ -128,7 +128,7 @@ async def run(args: argparse.Namespace) -> bool:
     try:
         await processes.start()
         await producer.start()
-        args.placement_note = placement.enter_context(alone_on_a_cpu(args.pin, processes.observed()))
+        args.placement_note = placement.enter_context(alone_on_a_cpu(args.pin, placed_processes(processes.pids())))
         return await _measure(args, settings, analytics_pb2_grpc.AnalyticsServiceStub(channel), producer, processes)
     finally:
         placement.close()
@@ -168,7 +168,7 @@ async def _measure(args: argparse.Namespace, settings: AnalyticsSettings, api, p
         await observer.start()
         cpu_before = processes.cpu_seconds()
         trades = market.trades(int(rate * args.seconds))
-        busy = CoresBusy(processes.observed())
+        busy = CoresBusy(placed_processes(processes.pids()))
         busy.start()
         await publish_paced(producer, settings.trades_topic, trades, rate, observer, market)
         cores[rate] = busy.stop()

@@ -164,7 +164,7 @@ async def run(args: argparse.Namespace) -> bool:
     clients: Clients | None = None
     try:
         await service.start()
-        args.placement_note = placement.enter_context(alone_on_a_cpu(args.pin, placed_processes(service.pid)))
+        args.placement_note = placement.enter_context(alone_on_a_cpu(args.pin, placed_processes({"service": service.pid})))
         clients = Clients(service.target, token, args.channels)
         return await _measure(args, clients, mongo[database]["tenants"], rng, service)
     finally:
@@ -218,7 +218,7 @@ async def _measure(args: argparse.Namespace, clients: Clients, collection, rng: 
     for key, op, method in (("G", get_tenant, "/GetTenant"), ("R", register, "/RegisterTenant")):
         offered = max(closed[key].throughput * 0.5, 1.0)
         progress(f"{key}: paced at {offered:,.0f}/s for {args.paced_seconds:g} s")
-        busy = CoresBusy(placed_processes(service.pid))
+        busy = CoresBusy(placed_processes({"service": service.pid}))
         busy.start()
         before, logged_from = service.cpu_seconds(), service.log_position()
         paced[key] = await run_open_loop(op, rate_per_second=offered, seconds=args.paced_seconds)

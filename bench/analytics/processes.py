@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common.cpu_placement import infra_pids
 from bench.common.proc import process_cpu_seconds
 from bench.common.service_process import ROOT, free_port, wait_until_serving
 from services.analytics.settings import AnalyticsSettings
@@ -74,11 +73,6 @@ class Processes:
         names = ["worker"] if len(workers) == 1 else [f"worker {n + 1}" for n in range(len(workers))]
         return {**{name: process.pid for name, process in zip(names, workers, strict=True)},
                 "API": self._processes[self.workers].pid}
-
-    def observed(self) -> dict[str, int]:
-        """The processes whose CPU the report shows and a placement moves: these, the local Kafka and
-        store, and the benchmark itself."""
-        return {**self.pids(), **infra_pids(), "benchmark": os.getpid()}
 
     def _check_alive(self, log_path: Path) -> None:
         for process in self._processes:

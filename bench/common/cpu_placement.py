@@ -7,15 +7,16 @@ clients run elsewhere and the service is limited to its own CPU (helm/ requests 
 caps it at one CPU; a dedicated core is the closest this machine gets). ``--pin service`` gives
 the service process the last CPU alone and moves the benchmark itself and the local
 infrastructure (found by their pid files under ``.infra``) to the others; ``--pin store`` does
-the same for the store. The affinities are put back when the benchmark ends. Every placement
-is a real measurement: the report says which one it is.
+the same for the store, and bench.realtime's ``--pin worker`` for the analytics worker. The
+affinities are put back when the benchmark ends. Every placement is a real measurement: the
+report says which one it is.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,9 +47,10 @@ def set_affinity(pid: int, cpus: set[int]) -> None:
 PLACEMENTS = ("service", "store")
 
 
-def placed_processes(service_pid: int) -> dict[str, int]:
-    """The processes a placement moves: the service, the local Kafka and store, this benchmark."""
-    return {"service": service_pid, **infra_pids(), "benchmark": os.getpid()}
+def placed_processes(under_test: Mapping[str, int]) -> dict[str, int]:
+    """The processes a placement moves (and the reports show): those under test (name -> pid),
+    the local Kafka and store, this benchmark."""
+    return {**under_test, **infra_pids(), "benchmark": os.getpid()}
 
 
 @contextlib.contextmanager

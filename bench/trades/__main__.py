@@ -58,7 +58,7 @@ async def run(args: argparse.Namespace) -> bool:
     channels: list[grpc.aio.Channel] = []
     try:
         await service.start()
-        args.placement_note = placement.enter_context(alone_on_a_cpu(args.pin, placed_processes(service.pid)))
+        args.placement_note = placement.enter_context(alone_on_a_cpu(args.pin, placed_processes({"service": service.pid})))
         await wait_for_leaders(infra.kafka_bootstrap,
                                {topics["trades"]: TRADES.partitions, topics["raw"]: TRADES.partitions})
         seller, buyers = await publish_tenants(infra.kafka_bootstrap, topics["tenants"], args.buyers)
@@ -114,7 +114,7 @@ async def _measure(args, infra, mongo, bare_database, topics, orders: Orders, ar
     offered = max(closed.throughput * 0.5, 1.0)
     progress(f"Q PlaceOrder: paced at {offered:,.0f}/s for {args.paced_seconds:g} s")
     paced_starts: dict[str, float] = {}
-    busy = CoresBusy(placed_processes(service.pid))
+    busy = CoresBusy(placed_processes({"service": service.pid}))
     busy.start()
     cpu_before, logged_from = service.cpu_seconds(), service.log_position()
     paced_run = await paced(orders, offered, args.paced_seconds, paced_starts)

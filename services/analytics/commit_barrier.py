@@ -75,7 +75,7 @@ from faust.types.tuples import FutureMessage
 
 from parkos.logging import get_logger
 
-from services.analytics.fetch_wait import FAUST_FETCH_MAX_WAIT_MS, ShortFetchWaitThread
+from services.analytics.fetch_wait import FAUST_FETCH_MAX_WAIT_MS, FetchWaitThread
 
 log = get_logger(__name__)
 
@@ -161,7 +161,7 @@ def durable_producer_class(flush_timeout: float) -> type[DurableProducer]:
     return type("DurableProducer", (DurableProducer,), {"flush_timeout": flush_timeout})
 
 
-class RewindingConsumerThread(ShortFetchWaitThread):
+class RewindingConsumerThread(FetchWaitThread):
     """Seeks partitions that have no committed offset (or 0) back to their first record."""
 
     async def seek_to_committed(self) -> Mapping[TP, int]:

@@ -1,19 +1,19 @@
-"""How long the worker's fetches may wait at the broker: Faust fixes 1,500 ms, analytics can set its own.
+"""How long the worker's fetches may wait at the broker: Faust fixes 1,500 ms; analytics can set it.
 
 aiokafka keeps one fetch in flight per broker, and a partition whose fetched records the
 agents have not taken yet is left out of the next fetch (for the first 100 ms after such
 records arrive, its `prefetch_backoff`, no fetch goes to that broker at all). Faust stops
-taking a partition's records while its agent's buffer is full. Under load, the next fetch can then name only
-partitions that are quiet (a topic with no traffic, say) and the broker holds it for the
-whole wait, since nothing arrives for them. Meanwhile the agents empty their buffers and
-sit idle, and the busy partitions cannot be fetched until the held fetch returns.
+taking a partition's records while its agent's buffer is full. Under load, the next fetch
+can then name only partitions that are quiet (a topic with no traffic, say) and the broker
+holds it for the whole wait, since nothing arrives for them. Meanwhile the agents empty
+their buffers and sit idle, and the busy partitions cannot be fetched until the held fetch
+returns.
 
 Measured with `bench/realtime.py --pin worker`, the worker alone on a CPU: with Faust's
 1,500 ms the worker used 0.73-0.77 of its core while falling behind at 500 events/s
 (p99 6.1-6.3 s); with 100 ms it used 0.91-0.98 of it, and 500/s held in 2 of 3 runs (p99
-638 and 717 ms; 2.1 s in the third). A fetch that finds records
-returns at once either way, so the wait costs no latency; a quiet worker sends one fetch
-per wait instead of one per 1.5 s.
+638 and 717 ms; 2.1 s in the third). A fetch that finds records returns at once either way,
+so the wait costs no latency; a quiet worker sends one fetch per wait instead of one per 1.5 s.
 
 Why it is opt-in (PARKOS_FETCH_MAX_WAIT_MS=100), the default staying at Faust's 1,500 ms:
 in one of two clean-clone CI runs with 100 ms as the default, the two-worker test
@@ -38,13 +38,13 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 FAUST_FETCH_MAX_WAIT_MS = 1500
 
 
-class ShortFetchWaitThread(AIOKafkaConsumerThread):
+class FetchWaitThread(AIOKafkaConsumerThread):
     """faust's aiokafka consumer thread; its fetches wait at most the Faust consumer's
-    ``fetch_max_wait_ms`` (Faust's 1,500 ms when the consumer class does not say)."""
+    ``fetch_max_wait_ms`` (commit_barrier.ProcessedOnlyConsumer carries it)."""
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
-        set_fetch_max_wait(consumer, getattr(self.consumer, "fetch_max_wait_ms", FAUST_FETCH_MAX_WAIT_MS))
+        set_fetch_max_wait(consumer, self.consumer.fetch_max_wait_ms)
         return consumer
 
 
