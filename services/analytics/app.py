@@ -19,8 +19,8 @@ set here on purpose:
 - ``broker_session_timeout`` 10 s (heartbeat 2 s): a killed worker's partitions move to the
   survivors within seconds rather than Faust's default 60 s.
 - consumers fetch with aiokafka's long poll: the broker answers as soon as one record is
-  there (fetch_min_bytes=1). A fetch waits at most ``fetch_max_wait_ms``: Faust's 1.5 s by
-  default, which stalls a busy worker; 100 ms does not, but stays opt-in (fetch_wait.py).
+  there (fetch_min_bytes=1). A fetch waits at most ``fetch_max_wait_ms``, 100 ms: Faust's
+  fixed 1.5 s stalls a busy worker (fetch_wait.py).
 - ``table_standby_replicas`` 0, ``memory://`` store: tables are rebuilt from the changelogs at
   start; no standby copies compete for the two cores. ``web_enabled`` off (no port clash
   between workers on one host), no leader topic, no autodiscovery.
@@ -33,11 +33,16 @@ from dataclasses import dataclass
 import faust
 from parkos.logging import get_logger
 
-from services.analytics.commit_barrier import durable_producer_class, processed_only_consumer_class
+from services.analytics.commit_barrier import (
+    ConsumerOrder,
+    ProcessedOnlyConsumer,
+    durable_producer_class,
+    processed_only_consumer_class,
+)
 from services.analytics.handlers import Counters, Outputs, register_agents
 from services.analytics.settings import AnalyticsSettings
 from services.analytics.tables import Tables, declare_tables
-from services.analytics.topics import Topics, declare_topics
+from services.analytics.topics import Topics, compacted_topics, declare_topics
 
 log = get_logger(__name__)
 
@@ -81,13 +86,14 @@ def build_worker_app(settings: AnalyticsSettings) -> AnalyticsWorkerApp:
     )
     # The transport instantiates producer and consumer lazily: make them the safe ones.
     app.transport.Producer = durable_producer_class(settings.flush_timeout_seconds)
-    app.transport.Consumer = processed_only_consumer_class(settings.fetch_max_wait_ms)
+    app.transport.Consumer = processed_only_consumer_class(settings.fetch_max_wait_ms, compacted_topics(settings))
     topics = declare_topics(app, settings)
     tables = declare_tables(app, settings)
     counters = Counters()
     outputs = Outputs(app, topics, group_id=settings.app_id, counters=counters)
-    register_agents(app, topics, tables, outputs, settings.valuation_policy())
+    register_agents(app, topics, tables, outputs, settings.valuation_policy(), ConsumerOrder(app))
     _log_assignments(app, settings, counters)
+    _watch_stalled_partitions(app)
     return AnalyticsWorkerApp(app=app, topics=topics, tables=tables, counters=counters)
 
 
@@ -99,5 +105,14 @@ def _log_assignments(app: faust.App, settings: AnalyticsSettings, counters: Coun
 
     @app.timer(30.0)
     async def report() -> None:
-        skipped = getattr(app.consumer, "skipped_acks", 0)
-        log.info("analytics worker progress", skipped_by_faust=skipped, **vars(counters))
+        log.info("analytics worker progress", **vars(counters))
+
+
+def _watch_stalled_partitions(app: faust.App) -> None:
+    @app.timer(1.0)
+    async def fetch_stalled_again() -> None:
+        # A partition's next record lost on its way to the agent, with nothing after it yet
+        # to reveal the gap (partition_order.py): fetched again after a while without progress.
+        consumer = app.consumer
+        if isinstance(consumer, ProcessedOnlyConsumer):
+            consumer.fetch_stalled_again()

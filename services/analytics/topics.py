@@ -30,6 +30,11 @@ def topic_specs(settings: AnalyticsSettings) -> list[TopicSpec]:
     return [*specs, facts_topic_spec(settings)]
 
 
+def compacted_topics(settings: AnalyticsSettings) -> set[str]:
+    """The topics the worker reads whose offsets have holes once the broker compacts them."""
+    return {spec.name for spec in topic_specs(settings) if "compact" in spec.config.get("cleanup.policy", "")}
+
+
 @dataclass(frozen=True)
 class Topics:
     """The Faust channels the agents iterate, and the names of the topics they write."""
