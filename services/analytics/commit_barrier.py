@@ -80,6 +80,7 @@ import asyncio
 from collections.abc import Awaitable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaFaustConsumer
 from faust.transport.drivers.aiokafka import Producer as AIOKafkaFaustProducer
 from faust.types import TP, Message
@@ -274,7 +275,13 @@ class ProcessedOnlyConsumer(AIOKafkaFaustConsumer):
 
     def fetch_stalled_again(self) -> None:
         """Fetch again the partitions that made no progress for a while though the broker has more."""
-        highwaters = {tp: self.highwater(tp) for tp in self.assignment() if self.app.topics.acks_enabled_for(tp.topic)}
+        if not self.order.is_open:
+            return  # a rebalance is under way: the assignment may change under our feet
+        try:
+            highwaters = {tp: self.highwater(tp) for tp in self.assignment()
+                          if self.app.topics.acks_enabled_for(tp.topic)}
+        except (AssertionError, AttributeError, KafkaError):
+            return  # the consumer thread swapped the assignment meanwhile: next second
         stalled = dict(self.order.stalled(highwaters))
         if stalled:
             self._fetch_again(stalled, reason="no progress while the broker holds more")
@@ -320,14 +327,14 @@ class ProcessedOnlyConsumer(AIOKafkaFaustConsumer):
 
     async def perform_seek(self) -> None:
         """Seek to the committed offsets, and expect exactly those records next (partition_order.py)."""
-        generation = self.app.consumer_generation_id
+        generation, closings = self.app.consumer_generation_id, self.order.closings
         await super().perform_seek()
         streams = [tp for tp in self._sought if self.app.topics.acks_enabled_for(tp.topic)]
         earliest = await self.earliest_offsets(*streams) if streams else {}
         # A partition without a commit was rewound to its first record (RewindingConsumerThread).
         starts = {tp: max(self._sought[tp] or 0, earliest.get(tp) or 0) for tp in streams}
-        if self.app.consumer_generation_id == generation:  # else a newer rebalance seeks again
-            self.order.start(generation, starts)
+        if (self.app.consumer_generation_id, self.order.closings) == (generation, closings):
+            self.order.start(generation, starts)  # else a rebalance began meanwhile and seeks again
 
     def stop_flow(self) -> None:
         """Stop the flow for a rebalance; no record is admitted until the next seek."""

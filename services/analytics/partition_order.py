@@ -52,6 +52,7 @@ class PartitionOrder:
         self._progressed_at: dict[Hashable, float] = {}
         self._refetched_at: dict[Hashable, float] = {}
         self._holes_seen: dict[Hashable, tuple[int, int, float]] = {}
+        self.closings = 0  # a seek that began before the last close must not reopen admission
 
     def start(self, generation: int, starts: Mapping[Hashable, int]) -> None:
         """The assigned partitions were just sought to ``starts`` in consumer ``generation``.
@@ -70,6 +71,11 @@ class PartitionOrder:
         self._refetched_at = {}
         self._holes_seen = {}
 
+    @property
+    def is_open(self) -> bool:
+        """Whether records are admitted (a seek started the account and no rebalance closed it)."""
+        return self._generation is not None
+
     def close(self) -> None:
         """The flow stopped for a rebalance: admit nothing until the next ``start``.
 
@@ -77,6 +83,7 @@ class PartitionOrder:
         owner in the next generation starts from the commit that includes it or before.
         """
         self._generation = None
+        self.closings += 1
 
     def admit(self, partition: Hashable, offset: int, generation: int, *, compacted: bool = False) -> Admission:
         """Whether the record at ``offset``, fetched in ``generation``, is the partition's next.
@@ -107,7 +114,10 @@ class PartitionOrder:
         seen = self._holes_seen.get(partition)
         if seen is not None and seen[:2] == (expected, offset):
             refetched_at = self._refetched_at.get(partition)
-            return refetched_at is not None and refetched_at >= seen[2]
+            confirmed = refetched_at is not None and refetched_at >= seen[2]
+            if confirmed:  # the next hole, often in the same batch, may be asked about at once
+                del self._refetched_at[partition]
+            return confirmed
         if seen is None or seen[0] != expected or offset < seen[1]:
             self._holes_seen[partition] = (expected, offset, self._clock())  # the lowest seen counts
         return False
@@ -151,7 +161,7 @@ class PartitionOrder:
             idle = now - self._progressed_at.get(partition, now)
             if partition in self._in_progress or highwater is None or highwater <= done or idle < self._stall_after:
                 continue
-            self._progressed_at[partition] = now  # one refetch per stall period
+            self._progressed_at[partition] = self._refetched_at[partition] = now  # one per stall period
             yield partition, self._next[partition]
 
     def next_offsets(self) -> dict[Hashable, int]:

@@ -69,6 +69,9 @@ def test_in_a_compacted_topic_a_hole_is_accepted_once_a_refetch_confirms_it() ->
     assert order.admit(P, 4, generation=1, compacted=True) is Admission.NEXT  # first again: 0-3 are gone
     assert order.complete(P, 4)
     assert order.committable(P) == 5
+    assert order.admit(P, 7, generation=1, compacted=True) is Admission.GAP  # the next hole, same batch
+    assert order.refetch_due(P) == 5  # asked at once, not a refetch interval later
+    assert order.admit(P, 7, generation=1, compacted=True) is Admission.NEXT
     assert order.admit(P, 9, generation=1) is Admission.GAP  # elsewhere a hole is always a gap
 
 
