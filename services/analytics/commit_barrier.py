@@ -298,14 +298,17 @@ class ProcessedOnlyConsumer(AIOKafkaFaustConsumer):
 
     async def _seek_existing(self, positions: Mapping[TP, int]) -> None:
         """Seek ``positions``, or past them where the broker deleted records (retention)."""
-        earliest = await self.earliest_offsets(*positions)
+        sought = await self._not_before_log_start(positions)
         for tp, offset in positions.items():
-            first = earliest.get(tp)
-            if first is not None and self.order.skip_deleted(tp, first):
+            if sought[tp] > offset and self.order.skip_deleted(tp, sought[tp]):
                 log.error("records deleted by retention before they were processed", topic=tp.topic,
-                          partition=tp.partition, first_lost=offset, first_kept=first)
-        sought = {tp: max(offset, earliest.get(tp) or 0) for tp, offset in positions.items()}
+                          partition=tp.partition, first_lost=offset, first_kept=sought[tp])
         await self._thread.call_thread(self._seek_assigned, sought)
+
+    async def _not_before_log_start(self, positions: Mapping[TP, int]) -> dict[TP, int]:
+        """``positions``, each moved up to its partition's first record still on the broker."""
+        earliest = await self.earliest_offsets(*positions) if positions else {}
+        return {tp: max(offset, earliest.get(tp) or 0) for tp, offset in positions.items()}
 
     def _seek_assigned(self, positions: Mapping[TP, int]) -> None:
         # In the consumer thread, where a rebalance cannot interleave: a partition revoked
@@ -329,10 +332,10 @@ class ProcessedOnlyConsumer(AIOKafkaFaustConsumer):
         """Seek to the committed offsets, and expect exactly those records next (partition_order.py)."""
         generation, closings = self.app.consumer_generation_id, self.order.closings
         await super().perform_seek()
-        streams = [tp for tp in self._sought if self.app.topics.acks_enabled_for(tp.topic)]
-        earliest = await self.earliest_offsets(*streams) if streams else {}
         # A partition without a commit was rewound to its first record (RewindingConsumerThread).
-        starts = {tp: max(self._sought[tp] or 0, earliest.get(tp) or 0) for tp in streams}
+        starts = await self._not_before_log_start(
+            {tp: offset or 0 for tp, offset in self._sought.items() if self.app.topics.acks_enabled_for(tp.topic)}
+        )
         if (self.app.consumer_generation_id, self.order.closings) == (generation, closings):
             self.order.start(generation, starts)  # else a rebalance began meanwhile and seeks again
 
