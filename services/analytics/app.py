@@ -92,12 +92,12 @@ def build_worker_app(settings: AnalyticsSettings) -> AnalyticsWorkerApp:
     counters = Counters()
     outputs = Outputs(app, topics, group_id=settings.app_id, counters=counters)
     register_agents(app, topics, tables, outputs, settings.valuation_policy(), ConsumerOrder(app))
-    _log_assignments(app, settings, counters)
+    _log_assignments(app, settings, counters, tables)
     _watch_stalled_partitions(app)
     return AnalyticsWorkerApp(app=app, topics=topics, tables=tables, counters=counters)
 
 
-def _log_assignments(app: faust.App, settings: AnalyticsSettings, counters: Counters) -> None:
+def _log_assignments(app: faust.App, settings: AnalyticsSettings, counters: Counters, tables: Tables) -> None:
     @app.on_partitions_assigned.connect
     async def assigned(sender: faust.App, assigned: set, **kwargs: object) -> None:  # type: ignore[type-arg]
         facts = sorted(tp.partition for tp in assigned if tp.topic == settings.facts_topic)
@@ -105,7 +105,7 @@ def _log_assignments(app: faust.App, settings: AnalyticsSettings, counters: Coun
 
     @app.timer(30.0)
     async def report() -> None:
-        log.info("analytics worker progress", **vars(counters))
+        log.info("analytics worker progress", **vars(counters), fact_ids_kept=tables.fact_offsets.first_seen.count())
 
 
 def _watch_stalled_partitions(app: faust.App) -> None:

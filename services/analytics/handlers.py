@@ -67,6 +67,7 @@ class Counters:
     valuations: int = 0
     dead_letters: int = 0
     not_admitted: int = 0
+    forgotten: int = 0  # fact ids forgotten after PARKOS_FACT_IDS_KEPT_SECONDS
 
 
 @dataclass
@@ -118,7 +119,8 @@ async def split_record(message: Any, outputs: Outputs) -> None:
 
 
 async def apply_record(message: Any, tables: Tables, outputs: Outputs, policy: ValuationPolicy) -> Decision | None:
-    """One fact -> the tenant's ledger, its first offset, and maybe a DataAssetValued."""
+    """One fact -> the tenant's ledger, its first offset, and maybe a DataAssetValued; then
+    forget the partition's fact ids that have grown too old (tables.FactOffsetTable)."""
     try:
         envelope = parse_envelope(message.value)
         fact = fact_from_envelope(envelope)
@@ -138,6 +140,11 @@ async def apply_record(message: Any, tables: Tables, outputs: Outputs, policy: V
         await tables.fact_offsets.put(fact.fact_id, message.offset, message.partition)
     if decision.publish is not None:
         await outputs.publish_valuation(decision.ledger or held, decision.publish)
+    if message.timestamp:
+        # the fact's own time, not the clock: a backlog read long after it was written forgets
+        # no id earlier than reading it on time would have
+        now_ms = int(message.timestamp * 1000)
+        outputs.counters.forgotten += await tables.fact_offsets.forget_expired(message.partition, now_ms)
     return decision
 
 

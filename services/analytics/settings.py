@@ -42,6 +42,10 @@ class AnalyticsSettings(ParkSettings):
     # Seconds the commit barrier waits for outstanding writes before giving up (the worker
     # then stops without committing, and restarts from the last commit).
     flush_timeout_seconds: float = Field(default=60.0, gt=0)
+    # How long a fact id is remembered, to recognise a re-sent copy of its event (fact_memory.py):
+    # copies come seconds after the original, or after a store outage; a copy that comes
+    # later than this would be counted again.
+    fact_ids_kept_seconds: int = Field(default=7 * 24 * 3600, ge=1)
     # Where Faust keeps its working files (the memory store writes none).
     data_dir: str = ".infra/analytics"
 

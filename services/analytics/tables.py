@@ -4,7 +4,9 @@
   (the highest repartition offset applied). Its changelog is what the API process follows.
 - ``fact-offsets``: fact id -> the repartition offset where the fact was first seen. A copy
   of a fact at another offset (a producer's re-send, or the split re-run after a crash) is a
-  duplicate; a copy at the same offset is the same record read again.
+  duplicate; a copy at the same offset is the same record read again. Ids are forgotten
+  (deleted, with a tombstone in the changelog) once older than ``PARKOS_FACT_IDS_KEPT_SECONDS``
+  (fact_memory.py says why that is safe).
 
 Both are updated only while processing the repartition partition their key lives in, so
 Faust writes each key's changelog records to that partition and recovers them with it.
@@ -14,13 +16,15 @@ rebuilt from the changelogs at every start.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass
 from typing import Any
 
 import faust
-from faust.types import EventT
+from faust.types import TP, EventT
 
+from services.analytics.fact_memory import FirstSeenIndex
 from services.analytics.records import LedgerCodec, OffsetCodec, Utf8Codec
 from services.analytics.settings import AnalyticsSettings
 
@@ -74,17 +78,70 @@ class LedgerTable(CodecTable):
         super().apply_changelog_batch(kept)
 
 
+class FactOffsetTable(CodecTable):
+    """Fact ids -> first offsets, forgetting ids older than ``kept_ms`` (fact_memory.py).
+
+    When each id was first seen is known from the table's own writes and, after a restart or
+    a rebalance, from the timestamps of the changelog records it is recovered from (the
+    record of a write is stamped when it is sent). Forgetting happens while the agent
+    processes the id's partition, as every other write to the table does.
+    """
+
+    # Ids forgotten per fact processed: bounds the pause, while an old backlog of ids (after
+    # the horizon was shortened, say) is still forgotten many times faster than ids arrive.
+    FORGET_PER_FACT = 64
+
+    def __init__(self, app: faust.App, *, kept_ms: int, clock: Callable[[], float] = time.time,
+                 **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.kept_ms = kept_ms
+        self.first_seen = FirstSeenIndex()
+        self._clock = clock
+
+    async def put(self, key: Any, value: Any, partition: int) -> None:
+        """Remember ``key`` as first seen at ``value`` (an offset), now."""
+        await super().put(key, value, partition)
+        self.first_seen.remember(partition, key, int(self._clock() * 1000))
+
+    async def forget_expired(self, partition: int, now_ms: int) -> int:
+        """Delete the ids of ``partition`` first seen more than ``kept_ms`` before ``now_ms``; returns how many."""
+        expired = self.first_seen.expired(partition, now_ms - self.kept_ms, self.FORGET_PER_FACT)
+        topic = self.changelog_topic.get_topic_name()
+        for fact_id in expired:
+            self.data.pop(fact_id, None)
+            await self.app.producer.send(topic, self._key_codec.dumps(fact_id), None, partition, None, None)
+        return len(expired)
+
+    def apply_changelog_batch(self, batch: Iterable[EventT]) -> None:
+        events = list(batch)
+        for event in events:
+            message = event.message
+            key = self._to_key(event.key)
+            if message.value is None:
+                self.first_seen.forget(message.partition, key)
+            else:
+                self.first_seen.remember(message.partition, key, int((message.timestamp or self._clock()) * 1000))
+        super().apply_changelog_batch(events)
+
+    async def on_recovery_completed(self, active_tps: Set[TP], standby_tps: Set[TP]) -> None:
+        await super().on_recovery_completed(active_tps, standby_tps)
+        self.first_seen.keep_only({tp.partition for tp in active_tps})
+
+
 @dataclass(frozen=True)
 class Tables:
     ledgers: LedgerTable
-    fact_offsets: CodecTable
+    fact_offsets: FactOffsetTable
 
 
 def declare_tables(app: faust.App, settings: AnalyticsSettings) -> Tables:
     """Declare the tables on ``app``, with as many partitions as the repartition topic."""
     common = {"partitions": settings.facts_partitions, "key_codec": Utf8Codec(), "beacon": app.tables.beacon}
     ledgers = LedgerTable(app, name=LEDGERS, value_codec=LedgerCodec(), help="tenant id -> ledger", **common)
-    offsets = CodecTable(app, name=FACT_OFFSETS, value_codec=OffsetCodec(), help="fact id -> first offset", **common)
+    offsets = FactOffsetTable(
+        app, name=FACT_OFFSETS, value_codec=OffsetCodec(), help="fact id -> first offset",
+        kept_ms=settings.fact_ids_kept_seconds * 1000, **common,
+    )
     app.tables.add(ledgers)
     app.tables.add(offsets)
     return Tables(ledgers=ledgers, fact_offsets=offsets)

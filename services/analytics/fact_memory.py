@@ -1,0 +1,64 @@
+"""When each remembered fact id was first seen, per repartition partition, so old ones can be forgotten.
+
+The ``fact-offsets`` table remembers every fact id to recognise a re-sent copy. Copies come
+from an outbox re-sending rows it had not yet marked sent (seconds after the original, or
+after a store outage) and from the split agent re-run after a crash (since the last
+commit): never weeks later. Remembering ids forever would grow the worker's memory and its
+restart (the table is rebuilt from its changelog) with every trade the park ever made, so
+ids older than a horizon are forgotten (``PARKOS_FACT_IDS_KEPT_SECONDS``, 7 days).
+
+Pure bookkeeping, no I/O: the table (tables.py) feeds it from its own writes and from the
+changelog it recovers, and turns what it returns into tombstones.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Collection
+
+
+class FirstSeenIndex:
+    """Fact ids by partition, oldest first, with the time (ms) each was first seen.
+
+    Entries are kept in the order they were remembered, which is the order of their times
+    up to clock differences between workers; ``expired`` stops at the first entry still
+    inside the horizon, so such a difference can only delay forgetting, never hasten it.
+    """
+
+    def __init__(self) -> None:
+        self._partitions: dict[int, OrderedDict[str, int]] = {}
+
+    def remember(self, partition: int, fact_id: str, seen_at_ms: int) -> None:
+        """Note that ``fact_id`` was (first) seen in ``partition`` at ``seen_at_ms``."""
+        entries = self._partitions.setdefault(partition, OrderedDict())
+        entries.pop(fact_id, None)
+        entries[fact_id] = seen_at_ms
+
+    def forget(self, partition: int, fact_id: str) -> None:
+        """Drop ``fact_id`` (its table entry was deleted)."""
+        entries = self._partitions.get(partition)
+        if entries is not None:
+            entries.pop(fact_id, None)
+
+    def keep_only(self, partitions: Collection[int]) -> None:
+        """Drop every partition not in ``partitions`` (this worker no longer owns them)."""
+        for partition in [p for p in self._partitions if p not in partitions]:
+            del self._partitions[partition]
+
+    def expired(self, partition: int, before_ms: int, limit: int) -> list[str]:
+        """Remove and return up to ``limit`` of the oldest ids of ``partition`` seen before ``before_ms``."""
+        entries = self._partitions.get(partition)
+        expired: list[str] = []
+        while entries and len(expired) < limit:
+            fact_id, seen_at_ms = next(iter(entries.items()))
+            if seen_at_ms >= before_ms:
+                break
+            del entries[fact_id]
+            expired.append(fact_id)
+        return expired
+
+    def count(self, partition: int | None = None) -> int:
+        """Ids remembered in ``partition`` (None: in all)."""
+        if partition is not None:
+            return len(self._partitions.get(partition, ()))
+        return sum(len(entries) for entries in self._partitions.values())
