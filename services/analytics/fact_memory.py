@@ -1,11 +1,15 @@
 """When each remembered fact id was first seen, per repartition partition, so old ones can be forgotten.
 
-The ``fact-offsets`` table remembers every fact id to recognise a re-sent copy. Copies come
-from an outbox re-sending rows it had not yet marked sent (seconds after the original, or
-after a store outage) and from the split agent re-run after a crash (since the last
-commit): never weeks later. Remembering ids forever would grow the worker's memory and its
-restart (the table is rebuilt from its changelog) with every trade the park ever made, so
-ids older than a horizon are forgotten (``PARKOS_FACT_IDS_KEPT_SECONDS``, 7 days).
+The ``fact-offsets`` table remembers every fact id to recognise a copy of its fact. Copies
+come from an outbox re-sending rows it had not yet marked sent (seconds after the original,
+or after a store outage) and from the split agent reading a source record again: after a
+crash (since the last commit), or from the log start when the group's committed offsets are
+gone (the broker expires them after a week without the group, or an operator resets them).
+The last can bring back any trade the trades topic still holds, so an id must be remembered
+longer than a trades record can be read (``topics.trades_record_lifetime_ms``: 30 days of
+retention and a 7-day segment roll); ``PARKOS_FACT_IDS_KEPT_SECONDS`` is 40 days. Remembering
+ids forever would grow the worker's memory and its restart (the table is rebuilt from its
+changelog) with every trade the park ever made.
 
 Pure bookkeeping, no I/O: the table (tables.py) feeds it from its own writes and from the
 changelog it recovers, and turns what it returns into tombstones.
@@ -40,10 +44,12 @@ class FirstSeenIndex:
         if entries is not None:
             entries.pop(fact_id, None)
 
-    def keep_only(self, partitions: Collection[int]) -> None:
-        """Drop every partition not in ``partitions`` (this worker no longer owns them)."""
+    def keep_only(self, partitions: Collection[int]) -> list[str]:
+        """Drop every partition not in ``partitions`` (no longer this worker's); returns their ids."""
+        dropped: list[str] = []
         for partition in [p for p in self._partitions if p not in partitions]:
-            del self._partitions[partition]
+            dropped.extend(self._partitions.pop(partition))
+        return dropped
 
     def expired(self, partition: int, before_ms: int, limit: int) -> list[str]:
         """Remove and return up to ``limit`` of the oldest ids of ``partition`` seen before ``before_ms``."""

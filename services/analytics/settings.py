@@ -42,10 +42,11 @@ class AnalyticsSettings(ParkSettings):
     # Seconds the commit barrier waits for outstanding writes before giving up (the worker
     # then stops without committing, and restarts from the last commit).
     flush_timeout_seconds: float = Field(default=60.0, gt=0)
-    # How long a fact id is remembered, to recognise a re-sent copy of its event (fact_memory.py):
-    # copies come seconds after the original, or after a store outage; a copy that comes
-    # later than this would be counted again.
-    fact_ids_kept_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+    # How long a fact id is remembered, to recognise a copy of its fact (fact_memory.py): longer
+    # than a trades record can be read again, i.e. the trades topic's 30-day retention plus a
+    # 7-day segment roll (the worker warns at start otherwise). A copy that comes later than
+    # this would be counted again.
+    fact_ids_kept_seconds: int = Field(default=40 * 24 * 3600, ge=1)
     # Where Faust keeps its working files (the memory store writes none).
     data_dir: str = ".infra/analytics"
 

@@ -114,18 +114,28 @@ class FactOffsetTable(CodecTable):
 
     def apply_changelog_batch(self, batch: Iterable[EventT]) -> None:
         events = list(batch)
+        last: dict[Any, Any] = {}
         for event in events:
             message = event.message
             key = self._to_key(event.key)
+            last[key] = event.value
             if message.value is None:
                 self.first_seen.forget(message.partition, key)
             else:
                 self.first_seen.remember(message.partition, key, int((message.timestamp or self._clock()) * 1000))
         super().apply_changelog_batch(events)
+        # Faust's memory store deletes a key tombstoned in a batch unless its last value is
+        # truthy: an id forgotten and then first seen again at offset 0 would be lost
+        for key, value in last.items():
+            if value is not None and key not in self.data:
+                self.data[key] = value
 
     async def on_recovery_completed(self, active_tps: Set[TP], standby_tps: Set[TP]) -> None:
         await super().on_recovery_completed(active_tps, standby_tps)
-        self.first_seen.keep_only({tp.partition for tp in active_tps})
+        # Faust drops the keys it recovered for partitions this worker lost, not those the agent
+        # wrote; a partition that comes back is recovered from its changelog's start again
+        for fact_id in self.first_seen.keep_only({tp.partition for tp in active_tps}):
+            self.data.pop(fact_id, None)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ from parkos.events.topics import ANALYTICS, DLQ, TENANTS, TRADES, TopicSpec
 from services.analytics.settings import AnalyticsSettings
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
+# Kafka deletes a record only with its whole segment, and a segment rolls after segment.ms
+# (the broker's default, log.roll.hours, is 7 days) unless it fills up first.
+BROKER_SEGMENT_ROLL_MS = 7 * 24 * 3600 * 1000
 
 
 def facts_topic_spec(settings: AnalyticsSettings) -> TopicSpec:
@@ -28,6 +31,18 @@ def topic_specs(settings: AnalyticsSettings) -> list[TopicSpec]:
     )
     specs = [TopicSpec(name, spec.partitions, dict(spec.config), spec.replication_factor) for spec, name in renamed]
     return [*specs, facts_topic_spec(settings)]
+
+
+def trades_record_lifetime_ms(settings: AnalyticsSettings) -> int:
+    """How long a record of the trades topic can stay readable: its retention plus a segment's roll.
+
+    The split agent can read a source record again as long as it is there (after a crash, or
+    from the log start once the group's committed offsets expired after a week down), so a
+    fact id must be remembered at least that long (fact_memory.py). The tenants topic needs
+    no such bound: its facts carry versions and applying one twice changes nothing.
+    """
+    config = next(spec.config for spec in topic_specs(settings) if spec.name == settings.trades_topic)
+    return int(config["retention.ms"]) + int(config.get("segment.ms", BROKER_SEGMENT_ROLL_MS))
 
 
 def compacted_topics(settings: AnalyticsSettings) -> set[str]:

@@ -17,7 +17,7 @@ from parkos.logging import configure_logging, get_logger
 
 from services.analytics.app import build_worker_app
 from services.analytics.settings import AnalyticsSettings
-from services.analytics.topics import topic_specs
+from services.analytics.topics import topic_specs, trades_record_lifetime_ms
 
 log = get_logger(__name__)
 
@@ -35,11 +35,23 @@ class AnalyticsWorker(faust.Worker):
         )
 
 
+def warn_if_fact_ids_forgotten_early(settings: AnalyticsSettings) -> None:
+    """Say so at every start when fact ids are forgotten while their trades can still be read again."""
+    lifetime_seconds = trades_record_lifetime_ms(settings) // 1000
+    if settings.fact_ids_kept_seconds < lifetime_seconds:
+        log.warning(
+            "fact ids are forgotten before the trades topic deletes their records: trades read again "
+            "from the log start (offsets expired, or reset) would be counted twice",
+            fact_ids_kept_seconds=settings.fact_ids_kept_seconds, trades_record_lifetime_seconds=lifetime_seconds,
+        )
+
+
 def main() -> None:
     settings = load_settings(AnalyticsSettings)
     configure_logging(settings.service_name, environment=settings.environment, level=settings.log_level)
     created = asyncio.run(ensure_topics(settings.kafka_bootstrap, topic_specs(settings)))
     log.info("analytics worker starting", app_id=settings.app_id, topics_created=created)
+    warn_if_fact_ids_forgotten_early(settings)
     asyncio.set_event_loop(asyncio.new_event_loop())
     worker_app = build_worker_app(settings)
     AnalyticsWorker(worker_app.app, settings).execute_from_commandline()

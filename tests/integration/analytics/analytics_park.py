@@ -225,8 +225,11 @@ class Scenario:
         self.settled.append((envelope, seller, buyer, gross, fee))
         return Record(self.settings.trades_topic, order_id, envelope)
 
-    def refund(self) -> Record:
-        settled, seller, buyer, gross, fee = self.settled.pop(self.rng.randrange(len(self.settled)))
+    def refund(self, of: Record | None = None) -> Record:
+        """A refund of the settlement ``of`` (a trade of this scenario), or of a random one."""
+        index = self.rng.randrange(len(self.settled)) if of is None else next(
+            number for number, settled in enumerate(self.settled) if settled[0] is of.envelope)
+        settled, seller, buyer, gross, fee = self.settled.pop(index)
         order_id = settled.aggregate_id
         message = trade_events.OrderRefunded(
             refund_id=new_id("ref"), order_id=order_id, buyer=buyer.placement(), seller=seller.placement(),

@@ -6,6 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.analytics.fact_memory import FirstSeenIndex
+from services.analytics.settings import AnalyticsSettings
+from services.analytics.topics import trades_record_lifetime_ms
 
 
 def test_ids_seen_before_the_horizon_go_oldest_first_and_only_from_their_partition() -> None:
@@ -51,7 +53,7 @@ def test_partitions_no_longer_owned_are_dropped() -> None:
     index = FirstSeenIndex()
     index.remember(0, "f1", 1)
     index.remember(1, "g1", 1)
-    index.keep_only({1})
+    assert index.keep_only({1}) == ["f1"]
     assert index.count(0) == 0 and index.expired(1, before_ms=10, limit=10) == ["g1"]
 
 
@@ -68,3 +70,10 @@ def test_nothing_inside_the_horizon_is_ever_forgotten(entries: list[tuple[int, i
             assert latest.pop((partition, fact_id)) < before_ms
     remaining = sum(index.count(partition) for partition in range(3))
     assert remaining == len(latest)
+
+
+def test_by_default_an_id_outlives_every_trades_record_that_could_bring_it_back() -> None:
+    settings = AnalyticsSettings()
+    # 30 days of retention, and a segment rolls after 7: a record can be read for 37 days
+    assert trades_record_lifetime_ms(settings) == 37 * 24 * 3600 * 1000
+    assert settings.fact_ids_kept_seconds * 1000 > trades_record_lifetime_ms(settings)
