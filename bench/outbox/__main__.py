@@ -36,7 +36,6 @@ from parkos.events import TopicSpec
 from parkos.events.provisioning import ensure_topics
 from parkos.mongo import connect_mongo
 from parkos.outbox import ensure_outbox_indexes
-from parkos.runtime import tune_gc_after_startup
 
 
 def print_header(infra: BenchInfra, settings: Settings) -> None:
@@ -101,9 +100,6 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
 
         # ---- E, paced against C's sustainable write rate
         sustainable = best_throughput(outbox)[1].throughput
-        # E's relay runs as in a service, whose main freezes what its start made: here A-D's
-        # leftovers, which full GC passes would otherwise walk in the middle of E
-        tune_gc_after_startup()
         runs = await bench_latency(infra, client, latency_db, latency_topic, settings, sustainable)
         print_latency(runs)
 
