@@ -26,7 +26,9 @@ class FirstSeenIndex:
 
     Entries are kept in the order they were remembered, which is the order of their times
     up to clock differences between workers; ``expired`` stops at the first entry still
-    inside the horizon, so such a difference can only delay forgetting, never hasten it.
+    inside the horizon, so such a difference in the order only delays forgetting. (The
+    horizon itself is measured on two clocks, the fact's producer's and the worker's; the
+    days of margin in its default cover any skew between hosts.)
     """
 
     def __init__(self) -> None:

@@ -108,9 +108,18 @@ class FactOffsetTable(CodecTable):
         expired = self.first_seen.expired(partition, now_ms - self.kept_ms, self.FORGET_PER_FACT)
         topic = self.changelog_topic.get_topic_name()
         for fact_id in expired:
-            self.data.pop(fact_id, None)
+            self._drop(fact_id)
             await self.app.producer.send(topic, self._key_codec.dumps(fact_id), None, partition, None, None)
         return len(expired)
+
+    def _seen_at_ms(self, timestamp: float | None) -> int:
+        # a record without a timestamp (-1, which Faust makes -0.001 s) counts as seen now
+        return int(timestamp * 1000) if timestamp and timestamp > 0 else int(self._clock() * 1000)
+
+    def _drop(self, fact_id: str) -> None:
+        self.data.pop(fact_id, None)
+        # the memory store also notes the partition of every key it recovered
+        getattr(self.data, "_key_partition", {}).pop(fact_id, None)
 
     def apply_changelog_batch(self, batch: Iterable[EventT]) -> None:
         events = list(batch)
@@ -122,7 +131,7 @@ class FactOffsetTable(CodecTable):
             if message.value is None:
                 self.first_seen.forget(message.partition, key)
             else:
-                self.first_seen.remember(message.partition, key, int((message.timestamp or self._clock()) * 1000))
+                self.first_seen.remember(message.partition, key, self._seen_at_ms(message.timestamp))
         super().apply_changelog_batch(events)
         # Faust's memory store deletes a key tombstoned in a batch unless its last value is
         # truthy: an id forgotten and then first seen again at offset 0 would be lost
@@ -135,7 +144,7 @@ class FactOffsetTable(CodecTable):
         # Faust drops the keys it recovered for partitions this worker lost, not those the agent
         # wrote; a partition that comes back is recovered from its changelog's start again
         for fact_id in self.first_seen.keep_only({tp.partition for tp in active_tps}):
-            self.data.pop(fact_id, None)
+            self._drop(fact_id)
 
 
 @dataclass(frozen=True)

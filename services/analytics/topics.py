@@ -39,7 +39,9 @@ def trades_record_lifetime_ms(settings: AnalyticsSettings) -> int:
     The split agent can read a source record again as long as it is there (after a crash, or
     from the log start once the group's committed offsets expired after a week down), so a
     fact id must be remembered at least that long (fact_memory.py). The tenants topic needs
-    no such bound: its facts carry versions and applying one twice changes nothing.
+    no such bound: its facts carry versions, and applying one again changes no figure.
+    The bound is the catalog's: a topic whose retention an operator raised needs
+    ``PARKOS_FACT_IDS_KEPT_SECONDS`` raised with it.
     """
     config = next(spec.config for spec in topic_specs(settings) if spec.name == settings.trades_topic)
     return int(config["retention.ms"]) + int(config.get("segment.ms", BROKER_SEGMENT_ROLL_MS))
