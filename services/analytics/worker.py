@@ -9,15 +9,19 @@ offsets are committed after the commit barrier). Several workers with the same
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import faust
 from parkos.config import load_settings
 from parkos.events.provisioning import ensure_topics
 from parkos.logging import configure_logging, get_logger
+from parkos.metrics import start_metrics_server
+from prometheus_client import REGISTRY
 
 from services.analytics.app import build_worker_app
 from services.analytics.settings import AnalyticsSettings
 from services.analytics.topics import topic_specs, trades_record_lifetime_ms
+from services.analytics.worker_metrics import WorkerMetrics
 
 log = get_logger(__name__)
 
@@ -52,8 +56,12 @@ def main() -> None:
     created = asyncio.run(ensure_topics(settings.kafka_bootstrap, topic_specs(settings)))
     log.info("analytics worker starting", app_id=settings.app_id, topics_created=created)
     warn_if_fact_ids_forgotten_early(settings)
+    # Faust creates only the last level of its directory (a fresh checkout or image has no .infra)
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     asyncio.set_event_loop(asyncio.new_event_loop())
     worker_app = build_worker_app(settings)
+    REGISTRY.register(WorkerMetrics(worker_app.counters, worker_app.tables))
+    start_metrics_server(settings.metrics_port, host=settings.metrics_host)
     AnalyticsWorker(worker_app.app, settings).execute_from_commandline()
 
 

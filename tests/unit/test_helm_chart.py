@@ -111,6 +111,27 @@ def _secret_volumes(deployment: dict[str, Any]) -> dict[str, str]:
     return {v["name"]: v["secret"]["secretName"] for v in volumes if "secret" in v}
 
 
+def _settings_of() -> dict[str, type]:
+    """Deployment name -> the settings class its process reads (services not built yet have none)."""
+    from services.analytics.settings import AnalyticsSettings
+    from services.tenants.settings import TenantsSettings
+    from services.trades.settings import TradesSettings
+
+    return {"tenants": TenantsSettings, "trades": TradesSettings, "analytics": AnalyticsSettings,
+            "analytics-worker": AnalyticsSettings}
+
+
+# Where each gRPC service is, given to every container for the services that will call
+# another one (compute and credit will); no service built so far calls another.
+PEER_ADDRESSES = {f"PARKOS_{name}_ADDRESS" for name in ("TENANTS", "TRADES", "COMPUTE", "CREDIT", "ANALYTICS")}
+
+
+def _unread(names: set[str], settings_class: type) -> set[str]:
+    """The PARKOS_* names among ``names`` that ``settings_class`` has no field for (silently ignored)."""
+    fields = {f"PARKOS_{field.upper()}" for field in settings_class.model_fields}
+    return {name for name in names if name.startswith("PARKOS_") and name not in fields | PEER_ADDRESSES}
+
+
 CASES = {
     "default values": (),
     "ci-values.yaml (all services, mTLS)": (CI_VALUES,),
@@ -221,6 +242,18 @@ def test_settings_reach_every_container(case):
 
 
 @needs_helm
+def test_every_setting_a_container_gets_is_one_its_process_reads(case):
+    # a misspelt or renamed variable is ignored without a word: the process runs on its default
+    rendered, _ = case
+    (config_map,) = rendered.of_kind("ConfigMap").values()
+    for name, deployment in rendered.deployments():
+        settings_class = _settings_of().get(name)
+        if settings_class is not None:
+            names = set(_env(_container(deployment))) | set(config_map["data"])
+            assert _unread(names, settings_class) == set(), name
+
+
+@needs_helm
 def test_prometheus_finds_each_metrics_port(case):
     rendered, values = case
     for name, deployment in rendered.deployments():
@@ -312,6 +345,13 @@ def test_compose_runs_the_same_services_as_the_chart(compose):
             assert env["PARKOS_GRPC_PORT"] == str(chart[name]["grpcPort"]), name
         else:
             assert "PARKOS_GRPC_PORT" not in env, name
+
+
+def test_every_setting_compose_gives_a_service_is_one_it_reads(compose):
+    for name, svc in _app_services(compose).items():
+        settings_class = _settings_of().get(name)
+        if settings_class is not None:
+            assert _unread(set(svc["environment"]), settings_class) == set(), name
 
 
 def test_compose_starts_today_only_what_exists(compose):

@@ -61,7 +61,7 @@ def settings_env(settings: AnalyticsSettings) -> dict[str, str]:
     names = (
         "kafka_bootstrap", "trades_topic", "tenants_topic", "analytics_topic", "dlq_topic", "facts_topic",
         "facts_partitions", "app_id", "session_timeout_seconds", "heartbeat_interval_seconds", "environment",
-        "commit_interval_seconds", "fact_ids_kept_seconds",
+        "commit_interval_seconds", "fact_ids_kept_seconds", "data_dir", "metrics_port",
     )
     return {f"PARKOS_{name.upper()}": str(getattr(settings, name)) for name in names}
 

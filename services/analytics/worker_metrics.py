@@ -1,0 +1,48 @@
+"""The analytics worker's Prometheus figures: what its agents did, read from ``Counters`` at scrape time.
+
+Worth an alert: ``dead_lettered`` (poison records), and ``not_admitted`` growing outside
+rebalances (records Faust lost on their way to an agent and the worker fetched again,
+partition_order.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import fields
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from services.analytics.handlers import Counters
+from services.analytics.tables import Tables
+
+# Counters field -> the outcome label it is exported under.
+_OUTCOMES = {
+    "split": "source_split", "facts": "fact_read", "applied": "fact_applied", "duplicates": "fact_duplicate",
+    "replays": "fact_replayed", "valuations": "valuation_published", "dead_letters": "dead_lettered",
+    "not_admitted": "not_admitted", "forgotten": "fact_id_forgotten",
+}
+
+
+class WorkerMetrics(Collector):
+    """``parkos_analytics_worker_records_total{outcome}`` and ``parkos_analytics_fact_ids_kept``."""
+
+    def __init__(self, counters: Counters, tables: Tables) -> None:
+        missing = {field.name for field in fields(counters)} - set(_OUTCOMES)
+        if missing:
+            raise ValueError(f"counters without an outcome label: {sorted(missing)}")
+        self._counters = counters
+        self._tables = tables
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        records = CounterMetricFamily(
+            "parkos_analytics_worker_records", "What the analytics agents did with records since start",
+            labels=["outcome"],
+        )
+        for name, outcome in _OUTCOMES.items():
+            records.add_metric([outcome], getattr(self._counters, name))
+        yield records
+        yield GaugeMetricFamily(
+            "parkos_analytics_fact_ids_kept", "Fact ids remembered to recognise copies (PARKOS_FACT_IDS_KEPT_SECONDS)",
+            value=self._tables.fact_offsets.first_seen.count(),
+        )

@@ -1,0 +1,42 @@
+"""The worker process as a deployment runs it: its data directory need not exist, and it serves
+/metrics (the chart's and compose's health checks ask it) with what its agents did."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import urllib.request
+
+import pytest
+from parkos.events.provisioning import ensure_topics
+
+from services.analytics.topics import topic_specs
+from tests.integration.analytics.analytics_park import WorkerProcess, worker_settings
+
+pytestmark = [pytest.mark.infra, pytest.mark.timeout(120)]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3) as response:
+        return response.read().decode()
+
+
+async def test_the_worker_makes_its_data_directory_and_serves_metrics(infra, workers, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data_dir = tmp_path / "not" / "there" / "yet"
+    port = _free_port()
+    settings = worker_settings(infra, data_dir=str(data_dir), metrics_port=port)
+    await ensure_topics(infra.kafka_bootstrap, topic_specs(settings))
+    worker = WorkerProcess(settings, infra.root, "worker").start()
+    workers.append(worker)
+    await worker.wait_assigned()
+
+    text = await asyncio.to_thread(_metrics, port)
+    assert 'parkos_analytics_worker_records_total{outcome="fact_applied"} 0.0' in text
+    assert "parkos_analytics_fact_ids_kept 0.0" in text
+    assert data_dir.is_dir()

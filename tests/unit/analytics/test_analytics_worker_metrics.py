@@ -1,0 +1,26 @@
+"""The worker's Prometheus figures: every counter the agents keep is exported, under its outcome."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from services.analytics.app import build_worker_app
+from services.analytics.handlers import Counters
+from services.analytics.settings import AnalyticsSettings
+from services.analytics.worker_metrics import WorkerMetrics
+
+
+def test_each_counter_is_a_labelled_sample_and_the_ids_kept_a_gauge() -> None:
+    worker = build_worker_app(AnalyticsSettings())
+    registry = CollectorRegistry()
+    registry.register(WorkerMetrics(worker.counters, worker.tables))
+    worker.counters.applied, worker.counters.dead_letters = 41, 2
+    worker.tables.fact_offsets.first_seen.remember(3, "fact-1", 1)
+
+    assert registry.get_sample_value("parkos_analytics_worker_records_total", {"outcome": "fact_applied"}) == 41
+    assert registry.get_sample_value("parkos_analytics_worker_records_total", {"outcome": "dead_lettered"}) == 2
+    assert registry.get_sample_value("parkos_analytics_fact_ids_kept") == 1
+    exported = generate_latest(registry).decode()
+    assert exported.count("parkos_analytics_worker_records_total{") == len(fields(Counters))
