@@ -21,7 +21,7 @@ from parkos.clock import Clock, park_clock
 from parkos.config import load_settings
 from parkos.events.provisioning import ensure_topics
 from parkos.events.topics import TENANTS, TopicSpec
-from parkos.grpc import GrpcServer, install_signal_handlers
+from parkos.grpc import GrpcServer, install_signal_handlers, transport_options
 from parkos.logging import configure_logging, get_logger
 from parkos.metrics import start_metrics_server
 
@@ -78,6 +78,7 @@ class AnalyticsService:
         self.server = GrpcServer(
             verifier=self._verifier, host=self.settings.grpc_host, port=self.settings.grpc_port,
             readiness_checks={"ledger-view": self.follower.ready}, readiness_interval=2.0,
+            **transport_options(self.settings),
         )
         self.server.add_servicer(add_to_server, servicer, SERVICE_NAME)
         port = await self.server.start()

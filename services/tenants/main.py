@@ -24,7 +24,7 @@ from parkos.config import load_settings
 from parkos.events.follower import TopicFollower, open_follower_consumer
 from parkos.events.provisioning import ensure_topics
 from parkos.events.topics import DLQ, TENANTS
-from parkos.grpc import GrpcServer, install_signal_handlers
+from parkos.grpc import GrpcServer, install_signal_handlers, transport_options
 from parkos.logging import configure_logging, get_logger
 from parkos.metrics import start_metrics_server
 from parkos.mongo import connect_mongo
@@ -128,6 +128,7 @@ class TenantsService:
             host=self.settings.grpc_host,
             port=self.settings.grpc_port,
             readiness_checks={"mongo": self.store.ping},
+            **transport_options(self.settings),
         )
         server.add_servicer(lambda impl, grpc_server: add_to_server(impl, grpc_server), servicer, SERVICE_NAME)
         return server

@@ -22,7 +22,7 @@ from parkos.config import load_settings
 from parkos.events import TopicSpec
 from parkos.events.provisioning import ensure_topics
 from parkos.events.topics import DLQ, TENANTS, TRADES
-from parkos.grpc import GrpcServer, install_signal_handlers
+from parkos.grpc import GrpcServer, install_signal_handlers, transport_options
 from parkos.inbox import DeadLetterPublisher, InboxConsumer
 from parkos.inbox.kafka_consumer import open_manual_commit_consumer
 from parkos.logging import configure_logging, get_logger
@@ -134,6 +134,7 @@ class TradesService:
             host=self.settings.grpc_host,
             port=self.settings.grpc_port,
             readiness_checks={"mongo": self.store.ping},
+            **transport_options(self.settings),
         )
         server.add_servicer(lambda impl, grpc_server: add_to_server(impl, grpc_server), servicer, SERVICE_NAME)
         return server

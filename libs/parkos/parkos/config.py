@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PORT = {"ge": 0, "le": 65535}
@@ -39,6 +39,13 @@ class ParkSettings(BaseSettings):
     # Only the issuer (the tenants service) holds the private key.
     token_private_key_file: Path | None = None
     token_issuer: str = "park-os"
+    # gRPC transport security (parkos.grpc.tls): certificate and key turn TLS on; a CA also
+    # requires client certificates signed by it (mutual TLS).
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_ca_file: Path | None = None
+    # A plaintext port serving only grpc.health.v1, for probes that cannot speak TLS (None: none).
+    grpc_health_port: int | None = Field(default=None, **_PORT)
 
     @field_validator("log_level")
     @classmethod
@@ -47,6 +54,14 @@ class ParkSettings(BaseSettings):
         if level not in logging.getLevelNamesMapping():
             raise ValueError(f"unknown log level {value!r}")
         return level
+
+    @model_validator(mode="after")
+    def _whole_tls_configuration(self) -> ParkSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("PARKOS_TLS_CERT_FILE and PARKOS_TLS_KEY_FILE go together")
+        if self.tls_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("PARKOS_TLS_CA_FILE (client certificates) needs the server's certificate and key")
+        return self
 
     @property
     def grpc_address(self) -> str:

@@ -64,6 +64,7 @@ class GrpcServer:
         readiness_interval: float = 5.0,
         readiness_timeout: float = 2.0,
         credentials: grpc.ServerCredentials | None = None,
+        health_port: int | None = None,
         options: Sequence[tuple[str, Any]] = (),
         logger: Any | None = None,
     ) -> None:
@@ -81,11 +82,20 @@ class GrpcServer:
         self._server: grpc.aio.Server | None = None
         self._stopping = False
         self._port = 0
+        # a plaintext port with health only, for probes that cannot speak TLS (parkos.grpc.tls)
+        self._health_address = None if health_port is None else f"{host}:{health_port}"
+        self._health_server: grpc.aio.Server | None = None
+        self._health_port = 0
 
     @property
     def port(self) -> int:
         """The bound port (the real one when constructed with port 0); 0 before ``start``."""
         return self._port
+
+    @property
+    def health_port(self) -> int:
+        """The bound plaintext health port; 0 before ``start`` or without one."""
+        return self._health_port
 
     def add(self, registration: ServiceRegistration) -> None:
         """Serve ``registration``; only before ``start``."""
@@ -111,6 +121,8 @@ class GrpcServer:
         self._port = self._bind(server)
         await server.start()
         self._server = server
+        if self._health_address is not None:
+            self._health_server, self._health_port = await self._start_health_only(self._health_address)
         await self._health.open()
         self._logger.info("grpc_server_started", address=self._address, port=self._port)
         return self._port
@@ -130,6 +142,8 @@ class GrpcServer:
         self._stopping = True
         await self._health.close()
         await self._server.stop(grace)
+        if self._health_server is not None:
+            await self._health_server.stop(0)
         self._logger.info("grpc_server_stopped", port=self._port)
 
     async def wait_for_termination(self) -> None:
@@ -151,6 +165,16 @@ class GrpcServer:
         names = [r.service_name for r in self._registrations]
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
         return server
+
+    async def _start_health_only(self, address: str) -> tuple[grpc.aio.Server, int]:
+        # the same health servicer as the main port, so both report the same status
+        server = grpc.aio.server(options=self._options)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health.servicer, server)
+        port = server.add_insecure_port(address)
+        if port == 0:
+            raise RuntimeError(f"could not bind the gRPC health port {address}")
+        await server.start()
+        return server, port
 
     def _bind(self, server: grpc.aio.Server) -> int:
         if self._credentials is None:

@@ -1,0 +1,135 @@
+"""Transport security: a server with mutual TLS talks only to clients with a certificate its CA
+signed, and its plaintext health port answers health checks and nothing else.
+
+Real sockets on loopback, certificates made for the test (a CA, the server's, a client's).
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from park.common.v1.money_pb2 import Money
+
+from parkos.auth import TokenVerifier, generate_signing_key
+from parkos.config import ParkSettings
+from parkos.grpc import GrpcServer, open_channel, transport_options
+from tests.integration.grpc_server.probe_service import SERVICE, Probe, stub
+
+
+@dataclass(frozen=True)
+class Pem:
+    key: bytes
+    cert: bytes
+
+
+def _issue(name: str, issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None, *, ca: bool = False) -> tuple[Pem, x509.Name, ec.EllipticCurvePrivateKey]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    issuer_name, issuer_key = issuer if issuer is not None else (subject, key)
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if not ca:
+        builder = builder.add_extension(x509.SubjectAlternativeName(
+            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+    cert = builder.sign(issuer_key, hashes.SHA256())
+    pem = Pem(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+        cert.public_bytes(serialization.Encoding.PEM),
+    )
+    return pem, subject, key
+
+
+@dataclass
+class Secured:
+    server: GrpcServer
+    ca: Pem
+    client: Pem
+    stranger: Pem  # signed by another CA
+
+    def credentials(self, client: Pem | None) -> grpc.ChannelCredentials:
+        if client is None:
+            return grpc.ssl_channel_credentials(root_certificates=self.ca.cert)
+        return grpc.ssl_channel_credentials(self.ca.cert, client.key, client.cert)
+
+
+@pytest.fixture(scope="module")
+async def secured(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Secured]:
+    folder: Path = tmp_path_factory.mktemp("tls")
+    ca, ca_name, ca_key = _issue("park-os test CA", None, ca=True)
+    server_pem, _, _ = _issue("tenants", (ca_name, ca_key))
+    client, _, _ = _issue("trades", (ca_name, ca_key))
+    other_ca, other_name, other_key = _issue("another CA", None, ca=True)
+    stranger, _, _ = _issue("stranger", (other_name, other_key))
+    for name, data in {"tls.crt": server_pem.cert, "tls.key": server_pem.key, "ca.crt": ca.cert}.items():
+        (folder / name).write_bytes(data)
+    settings = ParkSettings(tls_cert_file=folder / "tls.crt", tls_key_file=folder / "tls.key",
+                            tls_ca_file=folder / "ca.crt", grpc_health_port=0)
+    _, public_pem = generate_signing_key()
+    server = GrpcServer(verifier=TokenVerifier(public_pem), port=0, public_methods=[f"{SERVICE}/Public"],
+                        **transport_options(settings))
+    server.add_generic_handler(Probe().generic_handler(), SERVICE)
+    await server.start()
+    yield Secured(server, ca, client, stranger)
+    await server.stop(grace=1)
+
+
+async def _public(target: str, credentials: grpc.ChannelCredentials | None) -> Money:
+    channel = open_channel(target, credentials=credentials)
+    try:
+        return await stub(channel, "unary_unary", "Public")(Money(), timeout=5)
+    finally:
+        await channel.close()
+
+
+async def test_a_client_with_a_certificate_the_ca_signed_is_served(secured: Secured) -> None:
+    reply = await _public(f"localhost:{secured.server.port}", secured.credentials(secured.client))
+    assert reply.currency == "anonymous"
+
+
+@pytest.mark.parametrize("who", ["no certificate", "another CA's certificate", "plaintext"])
+async def test_anyone_else_is_turned_away(secured: Secured, who: str) -> None:
+    credentials = {
+        "no certificate": secured.credentials(None),
+        "another CA's certificate": secured.credentials(secured.stranger),
+        "plaintext": None,
+    }[who]
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _public(f"localhost:{secured.server.port}", credentials)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_the_plaintext_health_port_answers_health_and_nothing_else(secured: Secured) -> None:
+    assert secured.server.health_port not in (0, secured.server.port)
+    target = f"127.0.0.1:{secured.server.health_port}"
+    channel = grpc.aio.insecure_channel(target)
+    try:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        await channel.close()
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _public(target, None)
+    assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_half_a_tls_configuration_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="go together"):
+        ParkSettings(tls_cert_file=Path("tls.crt"))
+    with pytest.raises(ValueError, match="needs the server's certificate"):
+        ParkSettings(tls_ca_file=Path("ca.crt"))
