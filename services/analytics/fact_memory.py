@@ -69,4 +69,5 @@ class FirstSeenIndex:
         """Ids remembered in ``partition`` (None: in all)."""
         if partition is not None:
             return len(self._partitions.get(partition, ()))
-        return sum(len(entries) for entries in self._partitions.values())
+        # list(): /metrics reads this from its own thread while the agents add partitions
+        return sum(len(entries) for entries in list(self._partitions.values()))

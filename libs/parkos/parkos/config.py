@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, FilePath, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PORT = {"ge": 0, "le": 65535}
@@ -40,10 +40,11 @@ class ParkSettings(BaseSettings):
     token_private_key_file: Path | None = None
     token_issuer: str = "park-os"
     # gRPC transport security (parkos.grpc.tls): certificate and key turn TLS on; a CA also
-    # requires client certificates signed by it (mutual TLS).
-    tls_cert_file: Path | None = None
-    tls_key_file: Path | None = None
-    tls_ca_file: Path | None = None
+    # requires client certificates signed by it (mutual TLS). The files must exist when the
+    # settings load; they are read at start, so a renewed certificate takes a restart.
+    tls_cert_file: FilePath | None = None
+    tls_key_file: FilePath | None = None
+    tls_ca_file: FilePath | None = None
     # A plaintext port serving only grpc.health.v1, for probes that cannot speak TLS (None: none).
     grpc_health_port: int | None = Field(default=None, **_PORT)
 

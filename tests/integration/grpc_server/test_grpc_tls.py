@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,8 +129,29 @@ async def test_the_plaintext_health_port_answers_health_and_nothing_else(secured
     assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
-def test_half_a_tls_configuration_is_refused_at_start() -> None:
+def test_half_a_tls_configuration_or_a_missing_file_is_refused_at_start(tmp_path: Path) -> None:
+    present = tmp_path / "present.pem"
+    present.write_bytes(b"-----BEGIN CERTIFICATE-----")
     with pytest.raises(ValueError, match="go together"):
-        ParkSettings(tls_cert_file=Path("tls.crt"))
+        ParkSettings(tls_cert_file=present)
     with pytest.raises(ValueError, match="needs the server's certificate"):
-        ParkSettings(tls_ca_file=Path("ca.crt"))
+        ParkSettings(tls_ca_file=present)
+    with pytest.raises(ValueError, match="does not point to a file"):
+        ParkSettings(tls_cert_file=tmp_path / "missing.pem", tls_key_file=present)
+
+
+async def test_a_health_port_that_cannot_be_bound_leaves_nothing_listening() -> None:
+    _, public_pem = generate_signing_key()
+    with socket.socket() as taken:  # held without SO_REUSEPORT, so gRPC cannot share it
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = GrpcServer(verifier=TokenVerifier(public_pem), port=0, health_port=taken.getsockname()[1])
+        with pytest.raises(RuntimeError):
+            await server.start()
+    assert server.port != 0
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
+    try:
+        with pytest.raises(grpc.aio.AioRpcError):
+            await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+    finally:
+        await channel.close()

@@ -122,7 +122,13 @@ class GrpcServer:
         await server.start()
         self._server = server
         if self._health_address is not None:
-            self._health_server, self._health_port = await self._start_health_only(self._health_address)
+            try:
+                self._health_server, self._health_port = await self._start_health_only(self._health_address)
+            except BaseException:
+                # no half-started server: the caller sees the error with nothing left listening
+                await server.stop(0)
+                self._server = None
+                raise
         await self._health.open()
         self._logger.info("grpc_server_started", address=self._address, port=self._port)
         return self._port
