@@ -6,9 +6,13 @@ Real sockets on loopback, certificates made for the test (a CA, the server's, a 
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +66,7 @@ class Secured:
     ca: Pem
     client: Pem
     stranger: Pem  # signed by another CA
+    folder: Path  # ca.crt, client.crt, client.key, and the server's files
 
     def credentials(self, client: Pem | None) -> grpc.ChannelCredentials:
         if client is None:
@@ -77,7 +82,9 @@ async def secured(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sec
     client, _, _ = _issue("trades", (ca_name, ca_key))
     other_ca, other_name, other_key = _issue("another CA", None, ca=True)
     stranger, _, _ = _issue("stranger", (other_name, other_key))
-    for name, data in {"tls.crt": server_pem.cert, "tls.key": server_pem.key, "ca.crt": ca.cert}.items():
+    files = {"tls.crt": server_pem.cert, "tls.key": server_pem.key, "ca.crt": ca.cert,
+             "client.crt": client.cert, "client.key": client.key}
+    for name, data in files.items():
         (folder / name).write_bytes(data)
     settings = ParkSettings(tls_cert_file=folder / "tls.crt", tls_key_file=folder / "tls.key",
                             tls_ca_file=folder / "ca.crt", grpc_health_port=0)
@@ -86,7 +93,7 @@ async def secured(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sec
                         **transport_options(settings))
     server.add_generic_handler(Probe().generic_handler(), SERVICE)
     await server.start()
-    yield Secured(server, ca, client, stranger)
+    yield Secured(server, ca, client, stranger, folder)
     await server.stop(grace=1)
 
 
@@ -155,3 +162,22 @@ async def test_a_health_port_that_cannot_be_bound_leaves_nothing_listening() -> 
             await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
     finally:
         await channel.close()
+
+
+def _parkctl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "parkctl.cli", *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+async def test_parkctl_speaks_mutual_tls_when_given_the_ca_and_its_certificate(secured: Secured) -> None:
+    target = ["--tenants-target", f"localhost:{secured.server.port}", "--token", "t"]
+    tls = ["--tls-ca", str(secured.folder / "ca.crt"), "--tls-cert", str(secured.folder / "client.crt"),
+           "--tls-key", str(secured.folder / "client.key")]
+    # the probe server serves no tenants API: UNIMPLEMENTED means the handshake went through
+    through = await asyncio.to_thread(_parkctl, *target, *tls, "tenants", "get", "ten_x")
+    assert "UNIMPLEMENTED" in through.stderr, through.stderr
+    plaintext = await asyncio.to_thread(_parkctl, *target, "tenants", "get", "ten_x")
+    assert "UNAVAILABLE" in plaintext.stderr, plaintext.stderr
+    half = await asyncio.to_thread(_parkctl, *target, "--tls-cert", str(secured.folder / "client.crt"),
+                                   "tenants", "get", "ten_x")
+    assert half.returncode == 2 and "needs its key" in half.stderr, half.stderr

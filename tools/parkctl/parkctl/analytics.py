@@ -15,7 +15,6 @@ import grpc
 import typer
 from park.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from park.common.v1.money_pb2 import Money
-from parkos.grpc import open_sync_channel
 from rich.console import Group
 from rich.live import Live
 from rich.table import Table
@@ -42,7 +41,7 @@ def target(
 ) -> None:
     """Where the analytics service is (before the command)."""
     session: Session = ctx.obj
-    channel = open_sync_channel(analytics_target, token=session.token)
+    channel = session.open_channel(analytics_target)
     ctx.call_on_close(channel.close)
     ctx.obj = (session, analytics_pb2_grpc.AnalyticsServiceStub(channel))
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import grpc
 import typer
+from parkos.grpc import client_credentials
 
 from parkctl import auth, orders, pools, products, tenants
 from parkctl import analytics
@@ -38,10 +40,21 @@ def options(
                                               show_default=False)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each call")] = 10.0,
+    tls_ca: Annotated[Path | None, typer.Option("--tls-ca", envvar="PARKCTL_TLS_CA", exists=True, dir_okay=False,
+                                                help="CA of services that speak TLS (PEM)", show_default=False)] = None,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", envvar="PARKCTL_TLS_CERT", exists=True,
+                                                  dir_okay=False, help="this client's certificate, for mutual TLS",
+                                                  show_default=False)] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", envvar="PARKCTL_TLS_KEY", exists=True, dir_okay=False,
+                                                 help="the certificate's key", show_default=False)] = None,
 ) -> None:
     """Global options, before the command."""
+    try:
+        credentials = client_credentials(tls_ca, tls_cert, tls_key)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
     session = Session(tenants_target=tenants_target, trades_target=trades_target, token=token, json=json_output,
-                      timeout=timeout)
+                      timeout=timeout, credentials=credentials)
     ctx.obj = session
     ctx.call_on_close(session.close)
 

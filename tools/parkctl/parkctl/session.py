@@ -22,6 +22,7 @@ class Session:
     token: str | None = None
     json: bool = False
     timeout: float = 10.0
+    credentials: grpc.ChannelCredentials | None = None  # None: plaintext
     _channels: list[grpc.Channel] = field(default_factory=list)
 
     def tenants(self) -> tenants_pb2_grpc.TenantsServiceStub:
@@ -38,6 +39,10 @@ class Session:
         self._channels.clear()
 
     def _open(self, target: str) -> grpc.Channel:
-        channel = open_sync_channel(target, token=self.token)
+        channel = self.open_channel(target)
         self._channels.append(channel)
         return channel
+
+    def open_channel(self, target: str) -> grpc.Channel:
+        """A channel to ``target`` with this session's token and transport security; the caller closes it."""
+        return open_sync_channel(target, token=self.token, credentials=self.credentials)

@@ -10,7 +10,7 @@ from parkos.grpc.principal_context import current_principal, optional_principal,
 from parkos.grpc.server import GrpcServer, ServiceRegistration, start_grpc_server
 from parkos.grpc.shutdown import install_signal_handlers
 from parkos.grpc.status_mapping import code_for_exception, status_for_exception
-from parkos.grpc.tls import server_credentials, transport_options
+from parkos.grpc.tls import client_credentials, server_credentials, transport_options
 
 __all__ = [
     "AUTHORIZATION_KEY",
@@ -18,6 +18,7 @@ __all__ = [
     "GrpcServer",
     "ReadinessCheck",
     "ServiceRegistration",
+    "client_credentials",
     "code_for_exception",
     "current_principal",
     "field_violations",

@@ -35,6 +35,22 @@ def server_credentials(
     )
 
 
+def client_credentials(
+    ca_file: Path | None, cert_file: Path | None = None, key_file: Path | None = None
+) -> grpc.ChannelCredentials | None:
+    """Channel credentials for a TLS server (``ca_file``: its CA, else the system's roots), with this
+    client's certificate for mutual TLS; None (plaintext) when no file is given."""
+    if ca_file is None and cert_file is None and key_file is None:
+        return None
+    if (cert_file is None) != (key_file is None):
+        raise ValueError("a client certificate needs its key, and a key its certificate")
+    return grpc.ssl_channel_credentials(
+        root_certificates=ca_file.read_bytes() if ca_file is not None else None,
+        private_key=key_file.read_bytes() if key_file is not None else None,
+        certificate_chain=cert_file.read_bytes() if cert_file is not None else None,
+    )
+
+
 def transport_options(settings: ParkSettings) -> dict[str, Any]:
     """The ``GrpcServer`` keyword arguments that ``settings`` ask for: credentials and health port."""
     return {
