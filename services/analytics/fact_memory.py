@@ -25,7 +25,7 @@ class FirstSeenIndex:
     """Fact ids by partition, oldest first, with the time (ms) each was first seen.
 
     Entries are kept in the order they were remembered, which is the order of their times
-    up to clock differences between workers; ``expired`` stops at the first entry still
+    up to clock differences between workers; ``pop_expired`` stops at the first entry still
     inside the horizon, so such a difference in the order only delays forgetting. (The
     horizon itself is measured on two clocks, the fact's producer's and the worker's; the
     days of margin in its default cover any skew between hosts.)
@@ -53,7 +53,7 @@ class FirstSeenIndex:
             dropped.extend(self._partitions.pop(partition))
         return dropped
 
-    def expired(self, partition: int, before_ms: int, limit: int) -> list[str]:
+    def pop_expired(self, partition: int, before_ms: int, limit: int) -> list[str]:
         """Remove and return up to ``limit`` of the oldest ids of ``partition`` seen before ``before_ms``."""
         entries = self._partitions.get(partition)
         expired: list[str] = []

@@ -105,7 +105,7 @@ class FactOffsetTable(CodecTable):
 
     async def forget_expired(self, partition: int, now_ms: int) -> int:
         """Delete the ids of ``partition`` first seen more than ``kept_ms`` before ``now_ms``; returns how many."""
-        expired = self.first_seen.expired(partition, now_ms - self.kept_ms, self.FORGET_PER_FACT)
+        expired = self.first_seen.pop_expired(partition, now_ms - self.kept_ms, self.FORGET_PER_FACT)
         topic = self.changelog_topic.get_topic_name()
         for fact_id in expired:
             self._drop(fact_id)

@@ -20,15 +20,19 @@ from services.analytics.tables import Tables
 _OUTCOMES = {
     "split": "source_split", "facts": "fact_read", "applied": "fact_applied", "duplicates": "fact_duplicate",
     "replays": "fact_replayed", "valuations": "valuation_published", "dead_letters": "dead_lettered",
-    "not_admitted": "not_admitted", "forgotten": "fact_id_forgotten",
+    "not_admitted": "not_admitted",
 }
+# Counters fields exported on their own: not records.
+_OWN_COUNTERS = {"forgotten": ("parkos_analytics_fact_ids_forgotten", "Fact ids forgotten after PARKOS_FACT_IDS_KEPT_SECONDS")}
 
 
 class WorkerMetrics(Collector):
-    """``parkos_analytics_worker_records_total{outcome}`` and ``parkos_analytics_fact_ids_kept``."""
+    """``parkos_analytics_worker_records_total{outcome}`` (``fact_read`` counts every fact, the other
+    ``fact_*`` outcomes say what became of them), ``parkos_analytics_fact_ids_forgotten_total`` and
+    ``parkos_analytics_fact_ids_kept``."""
 
     def __init__(self, counters: Counters, tables: Tables) -> None:
-        missing = {field.name for field in fields(counters)} - set(_OUTCOMES)
+        missing = {field.name for field in fields(counters)} - set(_OUTCOMES) - set(_OWN_COUNTERS)
         if missing:
             raise ValueError(f"counters without an outcome label: {sorted(missing)}")
         self._counters = counters
@@ -42,6 +46,8 @@ class WorkerMetrics(Collector):
         for name, outcome in _OUTCOMES.items():
             records.add_metric([outcome], getattr(self._counters, name))
         yield records
+        for name, (metric, description) in _OWN_COUNTERS.items():
+            yield CounterMetricFamily(metric, description, value=getattr(self._counters, name))
         yield GaugeMetricFamily(
             "parkos_analytics_fact_ids_kept", "Fact ids remembered to recognise copies (PARKOS_FACT_IDS_KEPT_SECONDS)",
             value=self._tables.fact_offsets.first_seen.count(),

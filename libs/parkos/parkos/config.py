@@ -62,6 +62,8 @@ class ParkSettings(BaseSettings):
             raise ValueError("PARKOS_TLS_CERT_FILE and PARKOS_TLS_KEY_FILE go together")
         if self.tls_ca_file is not None and self.tls_cert_file is None:
             raise ValueError("PARKOS_TLS_CA_FILE (client certificates) needs the server's certificate and key")
+        if self.grpc_health_port and self.grpc_health_port == self.grpc_port:
+            raise ValueError("PARKOS_GRPC_HEALTH_PORT must differ from PARKOS_GRPC_PORT")
         return self
 
     @property

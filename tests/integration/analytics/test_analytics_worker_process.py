@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import urllib.request
 
@@ -11,7 +12,14 @@ import pytest
 from parkos.events.provisioning import ensure_topics
 
 from services.analytics.topics import topic_specs
-from tests.integration.analytics.analytics_park import WorkerProcess, worker_settings
+from tests.integration.analytics.analytics_park import (
+    Publisher,
+    Scenario,
+    WorkerProcess,
+    make_tenants,
+    wait_for,
+    worker_settings,
+)
 
 pytestmark = [pytest.mark.infra, pytest.mark.timeout(120)]
 
@@ -36,7 +44,18 @@ async def test_the_worker_makes_its_data_directory_and_serves_metrics(infra, wor
     workers.append(worker)
     await worker.wait_assigned()
 
+    assert data_dir.is_dir()
     text = await asyncio.to_thread(_metrics, port)
     assert 'parkos_analytics_worker_records_total{outcome="fact_applied"} 0.0' in text
-    assert "parkos_analytics_fact_ids_kept 0.0" in text
-    assert data_dir.is_dir()
+
+    # one trade: a sale and a purchase applied, their two ids kept
+    scenario = Scenario(settings, make_tenants(2, random.Random(3)), random.Random(4))
+    async with Publisher(infra.kafka_bootstrap) as publisher:
+        await publisher.publish([scenario.trade()])
+
+    def counted() -> bool:
+        text = _metrics(port)
+        return ('parkos_analytics_worker_records_total{outcome="fact_applied"} 2.0' in text
+                and "parkos_analytics_fact_ids_kept 2.0" in text)
+
+    await wait_for(counted, 30, lambda: _metrics(port))

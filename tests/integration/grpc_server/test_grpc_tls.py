@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import ipaddress
 import os
 import socket
 import subprocess
@@ -50,8 +49,8 @@ def _issue(name: str, issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | Non
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
     if not ca:
-        builder = builder.add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        # a name, as a Service's certificate carries; not the loopback address
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
     cert = builder.sign(issuer_key, hashes.SHA256())
     pem = Pem(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
@@ -147,6 +146,15 @@ def test_half_a_tls_configuration_or_a_missing_file_is_refused_at_start(tmp_path
         ParkSettings(tls_cert_file=tmp_path / "missing.pem", tls_key_file=present)
 
 
+async def test_the_health_port_cannot_share_the_main_port(secured: Secured) -> None:
+    _, public_pem = generate_signing_key()
+    server = GrpcServer(verifier=TokenVerifier(public_pem), port=0, health_port=secured.server.port)
+    with pytest.raises(RuntimeError):
+        await server.start()
+    with pytest.raises(ValueError, match="must differ"):
+        ParkSettings(grpc_port=50051, grpc_health_port=50051)
+
+
 async def test_a_health_port_that_cannot_be_bound_leaves_nothing_listening() -> None:
     _, public_pem = generate_signing_key()
     with socket.socket() as taken:  # held without SO_REUSEPORT, so gRPC cannot share it
@@ -178,6 +186,13 @@ async def test_parkctl_speaks_mutual_tls_when_given_the_ca_and_its_certificate(s
     assert "UNIMPLEMENTED" in through.stderr, through.stderr
     plaintext = await asyncio.to_thread(_parkctl, *target, "tenants", "get", "ten_x")
     assert "UNAVAILABLE" in plaintext.stderr, plaintext.stderr
+    # through a port-forward the target is 127.0.0.1, which the certificate names not as a DNS name
+    forwarded = ["--tenants-target", f"127.0.0.1:{secured.server.port}", "--token", "t"]
+    unnamed = await asyncio.to_thread(_parkctl, *forwarded, *tls, "tenants", "get", "ten_x")
+    assert "UNAVAILABLE" in unnamed.stderr, unnamed.stderr
+    renamed = await asyncio.to_thread(_parkctl, *forwarded, *tls, "--tls-server-name", "localhost",
+                                      "tenants", "get", "ten_x")
+    assert "UNIMPLEMENTED" in renamed.stderr, renamed.stderr
     half = await asyncio.to_thread(_parkctl, *target, "--tls-cert", str(secured.folder / "client.crt"),
                                    "tenants", "get", "ten_x")
     assert half.returncode == 2 and "needs its key" in half.stderr, half.stderr

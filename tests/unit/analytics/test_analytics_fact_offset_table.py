@@ -79,4 +79,4 @@ def test_a_record_without_a_real_timestamp_counts_as_seen_now(table) -> None:
     event.message.timestamp = -0.001  # what Faust makes of a record without a timestamp (-1)
     table.apply_changelog_batch([event])
     a_minute_ago_ms = int(time.time() * 1000) - 60_000
-    assert table.first_seen.expired(0, before_ms=a_minute_ago_ms, limit=10) == []
+    assert table.first_seen.pop_expired(0, before_ms=a_minute_ago_ms, limit=10) == []

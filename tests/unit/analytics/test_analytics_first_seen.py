@@ -17,8 +17,8 @@ def test_ids_seen_before_the_horizon_go_oldest_first_and_only_from_their_partiti
     index.remember(1, "g1", 500)
     index.remember(0, "f3", 3_000)
 
-    assert index.expired(0, before_ms=2_500, limit=10) == ["f1", "f2"]
-    assert index.expired(0, before_ms=2_500, limit=10) == []
+    assert index.pop_expired(0, before_ms=2_500, limit=10) == ["f1", "f2"]
+    assert index.pop_expired(0, before_ms=2_500, limit=10) == []
     assert index.count(0) == 1 and index.count(1) == 1 and index.count() == 2
 
 
@@ -26,8 +26,8 @@ def test_the_limit_bounds_one_call_and_the_rest_goes_in_the_next() -> None:
     index = FirstSeenIndex()
     for number in range(5):
         index.remember(3, f"f{number}", number)
-    assert index.expired(3, before_ms=100, limit=2) == ["f0", "f1"]
-    assert index.expired(3, before_ms=100, limit=10) == ["f2", "f3", "f4"]
+    assert index.pop_expired(3, before_ms=100, limit=2) == ["f0", "f1"]
+    assert index.pop_expired(3, before_ms=100, limit=10) == ["f2", "f3", "f4"]
 
 
 def test_an_id_seen_again_is_kept_from_its_latest_time_and_a_deleted_id_is_not_returned() -> None:
@@ -36,8 +36,8 @@ def test_an_id_seen_again_is_kept_from_its_latest_time_and_a_deleted_id_is_not_r
     index.remember(0, "f2", 1_500)
     index.remember(0, "f1", 5_000)  # recovered again from a later changelog record
     index.forget(0, "f2")  # its tombstone was read
-    assert index.expired(0, before_ms=4_000, limit=10) == []
-    assert index.expired(0, before_ms=6_000, limit=10) == ["f1"]
+    assert index.pop_expired(0, before_ms=4_000, limit=10) == []
+    assert index.pop_expired(0, before_ms=6_000, limit=10) == ["f1"]
 
 
 def test_a_later_entry_with_an_earlier_time_waits_for_the_one_before_it() -> None:
@@ -45,8 +45,8 @@ def test_a_later_entry_with_an_earlier_time_waits_for_the_one_before_it() -> Non
     index = FirstSeenIndex()
     index.remember(0, "f1", 2_000)
     index.remember(0, "f2", 1_000)
-    assert index.expired(0, before_ms=1_500, limit=10) == []
-    assert index.expired(0, before_ms=2_500, limit=10) == ["f1", "f2"]
+    assert index.pop_expired(0, before_ms=1_500, limit=10) == []
+    assert index.pop_expired(0, before_ms=2_500, limit=10) == ["f1", "f2"]
 
 
 def test_partitions_no_longer_owned_are_dropped() -> None:
@@ -54,7 +54,7 @@ def test_partitions_no_longer_owned_are_dropped() -> None:
     index.remember(0, "f1", 1)
     index.remember(1, "g1", 1)
     assert index.keep_only({1}) == ["f1"]
-    assert index.count(0) == 0 and index.expired(1, before_ms=10, limit=10) == ["g1"]
+    assert index.count(0) == 0 and index.pop_expired(1, before_ms=10, limit=10) == ["g1"]
 
 
 @given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 30), st.integers(0, 1_000)), max_size=60),
@@ -66,7 +66,7 @@ def test_nothing_inside_the_horizon_is_ever_forgotten(entries: list[tuple[int, i
         index.remember(partition, f"f{number}", seen_at_ms)
         latest[(partition, f"f{number}")] = seen_at_ms
     for partition in range(3):
-        for fact_id in index.expired(partition, before_ms, limit=1_000):
+        for fact_id in index.pop_expired(partition, before_ms, limit=1_000):
             assert latest.pop((partition, fact_id)) < before_ms
     remaining = sum(index.count(partition) for partition in range(3))
     assert remaining == len(latest)

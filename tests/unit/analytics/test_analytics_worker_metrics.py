@@ -23,4 +23,6 @@ def test_each_counter_is_a_labelled_sample_and_the_ids_kept_a_gauge() -> None:
     assert registry.get_sample_value("parkos_analytics_worker_records_total", {"outcome": "dead_lettered"}) == 2
     assert registry.get_sample_value("parkos_analytics_fact_ids_kept") == 1
     exported = generate_latest(registry).decode()
-    assert exported.count("parkos_analytics_worker_records_total{") == len(fields(Counters))
+    assert exported.count("parkos_analytics_worker_records_total{") == len(fields(Counters)) - 1
+    worker.counters.forgotten = 5
+    assert registry.get_sample_value("parkos_analytics_fact_ids_forgotten_total") == 5

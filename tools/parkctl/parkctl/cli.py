@@ -47,6 +47,10 @@ def options(
                                                   show_default=False)] = None,
     tls_key: Annotated[Path | None, typer.Option("--tls-key", envvar="PARKCTL_TLS_KEY", exists=True, dir_okay=False,
                                                  help="the certificate's key", show_default=False)] = None,
+    tls_server_name: Annotated[str | None, typer.Option(
+        "--tls-server-name", envvar="PARKCTL_TLS_SERVER_NAME", show_default=False,
+        help="the name in the services' certificate, when the target differs (e.g. localhost via a port-forward)",
+    )] = None,
 ) -> None:
     """Global options, before the command."""
     try:
@@ -54,7 +58,7 @@ def options(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     session = Session(tenants_target=tenants_target, trades_target=trades_target, token=token, json=json_output,
-                      timeout=timeout, credentials=credentials)
+                      timeout=timeout, credentials=credentials, tls_server_name=tls_server_name)
     ctx.obj = session
     ctx.call_on_close(session.close)
 

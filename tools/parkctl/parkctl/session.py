@@ -23,6 +23,8 @@ class Session:
     json: bool = False
     timeout: float = 10.0
     credentials: grpc.ChannelCredentials | None = None  # None: plaintext
+    # the name the services' certificate carries, when the target is another (a port-forward's localhost)
+    tls_server_name: str | None = None
     _channels: list[grpc.Channel] = field(default_factory=list)
 
     def tenants(self) -> tenants_pb2_grpc.TenantsServiceStub:
@@ -45,4 +47,5 @@ class Session:
 
     def open_channel(self, target: str) -> grpc.Channel:
         """A channel to ``target`` with this session's token and transport security; the caller closes it."""
-        return open_sync_channel(target, token=self.token, credentials=self.credentials)
+        options = [("grpc.ssl_target_name_override", self.tls_server_name)] if self.tls_server_name else []
+        return open_sync_channel(target, token=self.token, credentials=self.credentials, options=options)

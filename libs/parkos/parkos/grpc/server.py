@@ -174,7 +174,9 @@ class GrpcServer:
 
     async def _start_health_only(self, address: str) -> tuple[grpc.aio.Server, int]:
         # the same health servicer as the main port, so both report the same status
-        server = grpc.aio.server(options=self._options)
+        # no SO_REUSEPORT (gRPC's default): sharing a port with the main server would send some
+        # of its clients to this health-only one; a taken port must fail instead
+        server = grpc.aio.server(options=(*self._options, ("grpc.so_reuseport", 0)))
         health_pb2_grpc.add_HealthServicer_to_server(self._health.servicer, server)
         port = server.add_insecure_port(address)
         if port == 0:
