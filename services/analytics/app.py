@@ -40,6 +40,7 @@ from services.analytics.commit_barrier import (
     processed_only_consumer_class,
 )
 from services.analytics.handlers import Counters, Outputs, register_agents
+from services.analytics.heartbeat import LoopHeartbeat
 from services.analytics.settings import AnalyticsSettings
 from services.analytics.tables import Tables, declare_tables
 from services.analytics.topics import Topics, compacted_topics, declare_topics
@@ -55,6 +56,7 @@ class AnalyticsWorkerApp:
     topics: Topics
     tables: Tables
     counters: Counters
+    heartbeat: LoopHeartbeat
 
 
 def build_worker_app(settings: AnalyticsSettings) -> AnalyticsWorkerApp:
@@ -94,7 +96,15 @@ def build_worker_app(settings: AnalyticsSettings) -> AnalyticsWorkerApp:
     register_agents(app, topics, tables, outputs, settings.valuation_policy(), ConsumerOrder(app))
     _log_assignments(app, settings, counters, tables)
     _watch_stalled_partitions(app)
-    return AnalyticsWorkerApp(app=app, topics=topics, tables=tables, counters=counters)
+    heartbeat = LoopHeartbeat()
+    _beat_every_second(app, heartbeat)
+    return AnalyticsWorkerApp(app=app, topics=topics, tables=tables, counters=counters, heartbeat=heartbeat)
+
+
+def _beat_every_second(app: faust.App, heartbeat: LoopHeartbeat) -> None:
+    @app.timer(1.0)
+    async def beat() -> None:
+        heartbeat.beat()
 
 
 def _log_assignments(app: faust.App, settings: AnalyticsSettings, counters: Counters, tables: Tables) -> None:

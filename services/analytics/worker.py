@@ -60,7 +60,7 @@ def main() -> None:
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     asyncio.set_event_loop(asyncio.new_event_loop())
     worker_app = build_worker_app(settings)
-    REGISTRY.register(WorkerMetrics(worker_app.counters, worker_app.tables))
+    REGISTRY.register(WorkerMetrics(worker_app.counters, worker_app.tables, worker_app.heartbeat))
     start_metrics_server(settings.metrics_port, host=settings.metrics_host)
     AnalyticsWorker(worker_app.app, settings).execute_from_commandline()
 

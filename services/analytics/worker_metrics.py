@@ -14,6 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from services.analytics.handlers import Counters
+from services.analytics.heartbeat import LoopHeartbeat
 from services.analytics.tables import Tables
 
 # Counters field -> the outcome label it is exported under.
@@ -28,15 +29,16 @@ _OWN_COUNTERS = {"forgotten": ("parkos_analytics_fact_ids_forgotten", "Fact ids 
 
 class WorkerMetrics(Collector):
     """``parkos_analytics_worker_records_total{outcome}`` (``fact_read`` counts every fact, the other
-    ``fact_*`` outcomes say what became of them), ``parkos_analytics_fact_ids_forgotten_total`` and
-    ``parkos_analytics_fact_ids_kept``."""
+    ``fact_*`` outcomes say what became of them), ``parkos_analytics_fact_ids_forgotten_total``,
+    ``parkos_analytics_worker_loop_silence_seconds`` and ``parkos_analytics_fact_ids_kept``."""
 
-    def __init__(self, counters: Counters, tables: Tables) -> None:
+    def __init__(self, counters: Counters, tables: Tables, heartbeat: LoopHeartbeat) -> None:
         missing = {field.name for field in fields(counters)} - set(_OUTCOMES) - set(_OWN_COUNTERS)
         if missing:
             raise ValueError(f"counters without an outcome label: {sorted(missing)}")
         self._counters = counters
         self._tables = tables
+        self._heartbeat = heartbeat
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         records = CounterMetricFamily(
@@ -48,6 +50,11 @@ class WorkerMetrics(Collector):
         yield records
         for name, (metric, description) in _OWN_COUNTERS.items():
             yield CounterMetricFamily(metric, description, value=getattr(self._counters, name))
+        yield GaugeMetricFamily(
+            "parkos_analytics_worker_loop_silence_seconds",
+            "Seconds since the event loop the agents run on last beat (heartbeat.py)",
+            value=self._heartbeat.silence_seconds(),
+        )
         yield GaugeMetricFamily(
             "parkos_analytics_fact_ids_kept", "Fact ids remembered to recognise copies (PARKOS_FACT_IDS_KEPT_SECONDS)",
             value=self._tables.fact_offsets.first_seen.count(),

@@ -59,3 +59,8 @@ async def test_the_worker_makes_its_data_directory_and_serves_metrics(infra, wor
                 and "parkos_analytics_fact_ids_kept 2.0" in text)
 
     await wait_for(counted, 30, lambda: _metrics(port))
+
+    # the loop the agents run on beats every second
+    silence = next(float(line.split()[-1]) for line in _metrics(port).splitlines()
+                   if line.startswith("parkos_analytics_worker_loop_silence_seconds "))
+    assert silence < 5
