@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -119,9 +118,7 @@ async def split_record(message: Any, outputs: Outputs) -> None:
     outputs.counters.split += 1
 
 
-async def apply_record(
-    message: Any, tables: Tables, outputs: Outputs, policy: ValuationPolicy, clock: Callable[[], float] = time.time,
-) -> Decision | None:
+async def apply_record(message: Any, tables: Tables, outputs: Outputs, policy: ValuationPolicy) -> Decision | None:
     """One fact -> the tenant's ledger, its first offset, and maybe a DataAssetValued; then
     forget the partition's fact ids that have grown too old (tables.FactOffsetTable)."""
     try:
@@ -143,12 +140,7 @@ async def apply_record(
         await tables.fact_offsets.put(fact.fact_id, message.offset, message.partition)
     if decision.publish is not None:
         await outputs.publish_valuation(decision.ledger or held, decision.publish)
-    if message.timestamp and message.timestamp > 0:
-        # when the fact was split, not when it is read: a backlog read late forgets no id earlier
-        # than reading it on time would have; and never ahead of this worker's clock, so a
-        # splitting host whose clock runs ahead cannot make ids go early
-        now_ms = min(int(message.timestamp * 1000), int(clock() * 1000))
-        outputs.counters.forgotten += await tables.fact_offsets.forget_expired(message.partition, now_ms)
+    outputs.counters.forgotten += await tables.fact_offsets.forget_expired(message.partition, message.timestamp)
     return decision
 
 

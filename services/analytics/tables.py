@@ -103,8 +103,17 @@ class FactOffsetTable(CodecTable):
         await super().put(key, value, partition)
         self.first_seen.remember(partition, key, int(self._clock() * 1000))
 
-    async def forget_expired(self, partition: int, now_ms: int) -> int:
-        """Delete the ids of ``partition`` first seen more than ``kept_ms`` before ``now_ms``; returns how many."""
+    async def forget_expired(self, partition: int, split_at: float | None) -> int:
+        """Delete the ids of ``partition`` first seen more than ``kept_ms`` before ``split_at`` (the
+        timestamp, in seconds, of the fact being processed); returns how many.
+
+        The fact's time, not the clock: a backlog read late forgets no id earlier than reading it
+        on time would have. Capped at this worker's clock, so a splitting host whose clock runs
+        ahead cannot make ids go early; a fact without a timestamp forgets nothing.
+        """
+        if not split_at or split_at <= 0:
+            return 0
+        now_ms = min(int(split_at * 1000), int(self._clock() * 1000))
         expired = self.first_seen.pop_expired(partition, now_ms - self.kept_ms, self.FORGET_PER_FACT)
         topic = self.changelog_topic.get_topic_name()
         for fact_id in expired:

@@ -10,7 +10,7 @@ from parkos.grpc.principal_context import current_principal, optional_principal,
 from parkos.grpc.server import GrpcServer, ServiceRegistration, start_grpc_server
 from parkos.grpc.shutdown import install_signal_handlers
 from parkos.grpc.status_mapping import code_for_exception, status_for_exception
-from parkos.grpc.tls import client_credentials, server_credentials, transport_options
+from parkos.grpc.tls import client_credentials, transport_options
 
 __all__ = [
     "AUTHORIZATION_KEY",
@@ -27,7 +27,6 @@ __all__ = [
     "open_sync_channel",
     "optional_principal",
     "rich_status",
-    "server_credentials",
     "start_grpc_server",
     "status_for_exception",
     "transport_options",

@@ -18,20 +18,14 @@ import grpc
 from parkos.config import ParkSettings
 
 
-def server_credentials(
-    cert_file: Path | None, key_file: Path | None, ca_file: Path | None = None
-) -> grpc.ServerCredentials | None:
-    """TLS credentials from PEM files, requiring client certificates when ``ca_file`` is given;
-    None (plaintext) without a certificate."""
-    if cert_file is None and key_file is None:
-        if ca_file is not None:
-            raise ValueError("a CA for client certificates needs the server's certificate and key")
+def _server_credentials(settings: ParkSettings) -> grpc.ServerCredentials | None:
+    # the settings checked the combination when they loaded (ParkSettings._whole_tls_configuration)
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
         return None
-    if cert_file is None or key_file is None:
-        raise ValueError("TLS needs both the certificate and its key")
-    root = ca_file.read_bytes() if ca_file is not None else None
+    root = settings.tls_ca_file.read_bytes() if settings.tls_ca_file is not None else None
     return grpc.ssl_server_credentials(
-        [(key_file.read_bytes(), cert_file.read_bytes())], root_certificates=root, require_client_auth=root is not None
+        [(settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())],
+        root_certificates=root, require_client_auth=root is not None,
     )
 
 
@@ -54,6 +48,6 @@ def client_credentials(
 def transport_options(settings: ParkSettings) -> dict[str, Any]:
     """The ``GrpcServer`` keyword arguments that ``settings`` ask for: credentials and health port."""
     return {
-        "credentials": server_credentials(settings.tls_cert_file, settings.tls_key_file, settings.tls_ca_file),
+        "credentials": _server_credentials(settings),
         "health_port": settings.grpc_health_port,
     }
