@@ -1,1 +1,1 @@
-"""Helpers shared by integration and end-to-end tests (real infrastructure only)."""
+"""Helpers shared by tests: real Kafka reads (integration, end to end), certificates made for a test."""

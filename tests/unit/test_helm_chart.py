@@ -291,6 +291,10 @@ def test_mtls_mounts_the_certificate_only_when_enabled(case):
         if tls["enabled"]:
             assert mounted, name
             assert tls_env == {"PARKOS_TLS_CERT_FILE", "PARKOS_TLS_KEY_FILE", "PARKOS_TLS_CA_FILE"}
+            # a renewed Secret reaches a volume mounted whole, never one mounted file by file (subPath)
+            volume = next(v for v, secret in _secret_volumes(deployment).items() if secret == tls["secretName"])
+            mounts = [m for m in _container(deployment)["volumeMounts"] if m["name"] == volume]
+            assert mounts and all("subPath" not in m for m in mounts), name
         else:
             assert not mounted and not tls_env, name
 

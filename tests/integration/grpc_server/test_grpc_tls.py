@@ -7,7 +7,6 @@ Real sockets on loopback, certificates made for the test (a CA, the server's, a 
 from __future__ import annotations
 
 import asyncio
-import datetime
 import os
 import socket
 import subprocess
@@ -18,10 +17,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from park.common.v1.money_pb2 import Money
 
@@ -29,34 +24,7 @@ from parkos.auth import TokenVerifier, generate_signing_key
 from parkos.config import ParkSettings
 from parkos.grpc import GrpcServer, open_channel, transport_options
 from tests.integration.grpc_server.probe_service import SERVICE, Probe, stub
-
-
-@dataclass(frozen=True)
-class Pem:
-    key: bytes
-    cert: bytes
-
-
-def _issue(name: str, issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None, *, ca: bool = False) -> tuple[Pem, x509.Name, ec.EllipticCurvePrivateKey]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    issuer_name, issuer_key = issuer if issuer is not None else (subject, key)
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if not ca:
-        # a name, as a Service's certificate carries; not the loopback address
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-    cert = builder.sign(issuer_key, hashes.SHA256())
-    pem = Pem(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-        cert.public_bytes(serialization.Encoding.PEM),
-    )
-    return pem, subject, key
+from tests.support.certificates import Pem, new_ca
 
 
 @dataclass
@@ -76,11 +44,9 @@ class Secured:
 @pytest.fixture(scope="module")
 async def secured(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Secured]:
     folder: Path = tmp_path_factory.mktemp("tls")
-    ca, ca_name, ca_key = _issue("park-os test CA", None, ca=True)
-    server_pem, _, _ = _issue("tenants", (ca_name, ca_key))
-    client, _, _ = _issue("trades", (ca_name, ca_key))
-    other_ca, other_name, other_key = _issue("another CA", None, ca=True)
-    stranger, _, _ = _issue("stranger", (other_name, other_key))
+    park_ca, other_ca = new_ca("park-os test CA"), new_ca("another CA")
+    ca, server_pem, client = park_ca.pem, park_ca.sign("tenants"), park_ca.sign("trades")
+    stranger = other_ca.sign("stranger")
     files = {"tls.crt": server_pem.cert, "tls.key": server_pem.key, "ca.crt": ca.cert,
              "client.crt": client.cert, "client.key": client.key}
     for name, data in files.items():

@@ -6,6 +6,9 @@
 
 Kubelet's gRPC probes cannot speak TLS: ``PARKOS_GRPC_HEALTH_PORT`` opens a second, plaintext
 port that serves only grpc.health.v1 (the Helm chart sets it when TLS is on).
+
+The files are read again when they change (a renewed certificate reaches new connections
+within a second or so, no restart): ``certificate_files.py``.
 """
 
 from __future__ import annotations
@@ -16,16 +19,22 @@ from typing import Any
 import grpc
 
 from parkos.config import ParkSettings
+from parkos.grpc.certificate_files import CertificateFiles
 
 
 def _server_credentials(settings: ParkSettings) -> grpc.ServerCredentials | None:
     # the settings checked the combination when they loaded (ParkSettings._whole_tls_configuration)
     if settings.tls_cert_file is None or settings.tls_key_file is None:
         return None
-    root = settings.tls_ca_file.read_bytes() if settings.tls_ca_file is not None else None
-    return grpc.ssl_server_credentials(
-        [(settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())],
-        root_certificates=root, require_client_auth=root is not None,
+    files = CertificateFiles(settings.tls_cert_file, settings.tls_key_file, settings.tls_ca_file)
+    return reloading_server_credentials(files)
+
+
+def reloading_server_credentials(files: CertificateFiles) -> grpc.ServerCredentials:
+    """Server credentials that serve ``files`` as they are now and as they are renewed."""
+    return grpc.dynamic_ssl_server_credentials(
+        files.current.configuration(), files.fetch,
+        require_client_authentication=files.requires_client_certificate,
     )
 
 
