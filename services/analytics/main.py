@@ -31,6 +31,7 @@ from services.analytics.store import LedgerFollower, ParkView, open_ledger_consu
 from services.analytics.tables import LEDGERS
 
 log = get_logger(__name__)
+REVOCATIONS_WAIT_SECONDS = 15.0
 
 
 class AnalyticsService:
@@ -44,7 +45,7 @@ class AnalyticsService:
             public_key_pem = Path(settings.token_public_key_file).read_bytes()
         self.settings = settings
         self._clock = clock
-        self.revocations = RevocationList()
+        self.revocations = RevocationList(loaded=False)  # until the feed has read the topic
         self._verifier = TokenVerifier(public_key_pem, revocations=self.revocations, issuer=settings.token_issuer)
         self.view = ParkView()
         bootstrap, name = settings.kafka_bootstrap, settings.service_name
@@ -71,13 +72,17 @@ class AnalyticsService:
         changelog = TopicSpec(self.changelog_topic, self.settings.facts_partitions, {"cleanup.policy": "compact"})
         await ensure_topics(self.settings.kafka_bootstrap, [changelog, TENANTS])
         await self.revocation_feed.start()
+        # no call is taken before the revocations made earlier are known; after this wait the
+        # server starts anyway, NOT_SERVING and answering UNAVAILABLE until they are
+        await self.revocation_feed.wait_caught_up(REVOCATIONS_WAIT_SECONDS)
         await self.follower.start()
         servicer = AnalyticsServicer(
             self.view, clock=self._clock, stream_queue_size=self.settings.stream_queue_size
         )
         self.server = GrpcServer(
             verifier=self._verifier, host=self.settings.grpc_host, port=self.settings.grpc_port,
-            readiness_checks={"ledger-view": self.follower.ready}, readiness_interval=2.0,
+            readiness_checks={"ledger-view": self.follower.ready, "revocations": self.revocation_feed.ready},
+            readiness_interval=2.0,
             **transport_options(self.settings),
         )
         self.server.add_servicer(add_to_server, servicer, SERVICE_NAME)

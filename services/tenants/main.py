@@ -72,7 +72,8 @@ class TenantsService:
         self.cache_refresher = TenantCacheRefresher(self.cache, self.store.tenant_versions, self.store.tenants_by_id)
         self.follower = TopicFollower(
             lambda: open_follower_consumer(bootstrap, settings.tenants_topic, client_id=f"{name}-follower"),
-            lambda raw: apply_record(raw, revocations=self.revocations, cache=self.cache),
+            lambda raw: apply_record(raw, revocations=self.revocations, cache=self.cache,
+                                     reference_changed=self.store.forget_reference_data),
             name="tenants-follower",
         )
         self.server: GrpcServer | None = None

@@ -199,8 +199,9 @@ class TenantsStore:
         self._topic = topic
         self._on_commit = on_commit
         self.cache = cache if cache is not None else TenantCache(ttl=0)
-        # Reference data changes only by editing the database, so it is re-read every
-        # ``reference_seconds`` rather than on every registration and listing.
+        # Reference data is re-read every ``reference_seconds`` rather than on every
+        # registration and listing; a trade-fee change made through the API is forgotten at
+        # once here, and on the other replicas when its SubParkDefined reaches them.
         self._reference_seconds = reference_seconds
         self._reference: tuple[float, ReferenceData] | None = None
 

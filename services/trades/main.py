@@ -39,6 +39,7 @@ from services.trades.settings import TradesSettings
 from services.trades.store import TradesStore
 
 log = get_logger(__name__)
+REVOCATIONS_WAIT_SECONDS = 15.0
 
 
 class TradesService:
@@ -49,7 +50,7 @@ class TradesService:
             raise ValueError("PARKOS_TOKEN_PUBLIC_KEY_FILE is required: the trades service verifies tokens")
         self.settings = settings
         self._clock = clock
-        self.revocations = RevocationList()
+        self.revocations = RevocationList(loaded=False)  # until the feed has read the topic
         self._verifier = TokenVerifier(
             Path(settings.token_public_key_file).read_bytes(), revocations=self.revocations,
             issuer=settings.token_issuer,
@@ -95,6 +96,9 @@ class TradesService:
         await self._dlq_producer.start()
         await self.relay.start()
         await self.revocation_feed.start()
+        # no call is taken before the revocations made earlier are known; after this wait the
+        # server starts anyway, NOT_SERVING and answering UNAVAILABLE until they are
+        await self.revocation_feed.wait_caught_up(REVOCATIONS_WAIT_SECONDS)
         await self.directory.start()
         await self.pool_closer.start()
         self.server = self._grpc_server()
@@ -133,7 +137,7 @@ class TradesService:
             verifier=self._verifier,
             host=self.settings.grpc_host,
             port=self.settings.grpc_port,
-            readiness_checks={"mongo": self.store.ping},
+            readiness_checks={"mongo": self.store.ping, "revocations": self.revocation_feed.ready},
             **transport_options(self.settings),
         )
         server.add_servicer(lambda impl, grpc_server: add_to_server(impl, grpc_server), servicer, SERVICE_NAME)

@@ -7,6 +7,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import grpc
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -24,7 +25,8 @@ from parkos.auth import (
     load_public_key,
     public_key_pem_of,
 )
-from parkos.errors import Unauthenticated
+from parkos.errors import Unauthenticated, Unavailable
+from parkos.grpc import code_for_exception
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -169,6 +171,18 @@ def test_revoked_token_is_refused(issuer, verifier, revocations):
     revocations.revoke(dropped.token_id, dropped.expires_at)
     refused(verifier, dropped.token, "token revoked")
     assert verifier.verify(kept.token).token_id == kept.token_id
+
+
+def test_no_token_is_accepted_before_the_revocations_made_earlier_are_loaded(issuer, keys, clock):
+    # a replica that just started knows no revocation yet: answering "retry" is safe, "yes" is not
+    revocations = RevocationList(clock=clock, loaded=False)
+    verifier = TokenVerifier(keys[1], revocations=revocations, clock=clock)
+    token = issuer.issue(Role.TENANT, "u", tenant_id="ten_A", ttl=HOUR)
+    with pytest.raises(Unavailable):
+        verifier.verify(token.token)
+    assert code_for_exception(Unavailable("x")) == grpc.StatusCode.UNAVAILABLE
+    revocations.mark_loaded()
+    assert verifier.verify(token.token).token_id == token.token_id
 
 
 def test_wrong_issuer_is_refused(keys, clock, verifier):

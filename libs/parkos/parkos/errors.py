@@ -85,6 +85,12 @@ class Aborted(ParkError):
     code: ClassVar[str] = "ABORTED"
 
 
+class Unavailable(ParkError):
+    """The service cannot answer yet (e.g. still loading what it needs); retry shortly."""
+
+    code: ClassVar[str] = "UNAVAILABLE"
+
+
 class ResourceExhausted(ParkError):
     """A quota, credit line or capacity is used up."""
 

@@ -132,3 +132,22 @@ async def test_a_revoked_token_is_refused_within_seconds(trades_park: TradesPark
         return await _code(trader.stub.SearchCatalog(request)) == grpc.StatusCode.UNAUTHENTICATED
 
     await trades_park.wait_for(refused, 15.0, "the revoked token was still accepted")
+
+
+async def test_a_replica_that_starts_after_a_revocation_refuses_the_token_from_its_first_call(
+    trades_park: TradesPark,
+) -> None:
+    # the window this closes is short (the feed reading the topic while the replica starts);
+    # tests/integration/test_topic_follower.py shows the catch-up the wait rests on
+    from services.trades.main import TradesService
+
+    trader = await trades_park.trader()
+    await trades_park.feed.revoke(trader.token_id, trader.tenant_id)
+    settings = trades_park.service.settings.model_copy(update={"grpc_port": 0})  # type: ignore[attr-defined]
+    replica = TradesService(settings)
+    await replica.start()
+    try:
+        stub = trades_park.stub(trader.token, target=f"127.0.0.1:{replica.port}")
+        assert await _code(stub.SearchCatalog(trades_pb2.SearchCatalogRequest())) == grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        await replica.stop()

@@ -64,6 +64,23 @@ def test_tenant_events_refresh_the_cache() -> None:
     assert cache.get("ten_1") == active
 
 
+def test_a_replayed_event_is_only_as_fresh_as_it_is_old() -> None:
+    # a replica re-reading the topic at start must not serve a week-old snapshot as current:
+    # a newer version may be committed and not yet published
+    clock = Clock()
+    cache, revocations = TenantCache(ttl=5, clock=clock), RevocationList()
+    active = replace(TENANT, status=TenantStatus.ACTIVE, version=2)
+    event = events_pb2.TenantStatusChanged(tenant=tenant_to_proto(active))
+    occurred = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+    record = build_envelope(event, producer="tenants", aggregate_id="ten_1", occurred_at=occurred).SerializeToString()
+    apply_record(record, revocations=revocations, cache=cache, wall_clock=lambda: occurred.timestamp() + 3.0)
+    assert cache.get("ten_1") == active  # 3 s old: 2 s of the ttl left
+    clock.now += 2.5
+    assert cache.get("ten_1") is None
+    apply_record(record, revocations=revocations, cache=cache, wall_clock=lambda: occurred.timestamp() + 86_400)
+    assert cache.get("ten_1") is None  # a day old: known, but read again before it is served
+
+
 # --- keeping read tenants warm (TenantCacheRefresher) ---------------------------------
 
 from services.tenants.tenant_cache import TenantCacheRefresher  # noqa: E402

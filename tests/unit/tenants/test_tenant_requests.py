@@ -89,3 +89,12 @@ def test_a_revocation_event_revokes_the_token() -> None:
     envelope = build_envelope(event, producer="tenants", aggregate_id="crd_1")
     apply_record(envelope.SerializeToString(), revocations=revocations, cache=cache)
     assert revocations.is_revoked("crd_1") and len(cache) == 0
+
+
+def test_a_fee_rate_set_on_another_replica_makes_this_one_read_the_reference_data_again() -> None:
+    forgotten: list[bool] = []
+    event = events_pb2.SubParkDefined(sub_park=tenants_pb2.SubPark(sub_park_id="sp-ai", trade_fee_bps=150))
+    envelope = build_envelope(event, producer="tenants", aggregate_id="sp-ai")
+    apply_record(envelope.SerializeToString(), revocations=RevocationList(), cache=TenantCache(ttl=5),
+                 reference_changed=lambda: forgotten.append(True))
+    assert forgotten == [True]

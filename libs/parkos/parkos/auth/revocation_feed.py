@@ -2,7 +2,9 @@
 
 Every service refuses a revoked token within seconds: each replica follows park.tenants.v1
 from the beginning (credential events are keyed by credential id, so compaction keeps every
-revocation) and revokes what the events say.
+revocation) and revokes what the events say. A replica that just started accepts no token
+until it has read every revocation published before it started (``RevocationList(loaded=False)``;
+the calls get UNAVAILABLE and its health says NOT_SERVING meanwhile).
 """
 from __future__ import annotations
 
@@ -33,9 +35,11 @@ def apply_revocation(revocations: RevocationList, envelope: Envelope) -> bool:
 def follow_revocations(
     bootstrap: str, revocations: RevocationList, *, client_id: str, topic: str = TENANTS.name
 ) -> TopicFollower:
-    """A follower of the tenants topic that applies every revocation to ``revocations``."""
+    """A follower of the tenants topic that applies every revocation to ``revocations``, and marks
+    the list loaded once it has read what the topic held at start."""
     return TopicFollower(
         lambda: open_follower_consumer(bootstrap, topic, client_id=client_id),
         lambda raw: apply_revocation(revocations, parse_envelope(raw)),
         name="revocation-feed",
+        on_caught_up=revocations.mark_loaded,
     )

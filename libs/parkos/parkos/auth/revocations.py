@@ -15,13 +15,19 @@ def _utc_now() -> datetime:
 
 
 class RevocationList:
-    """A thread-safe set of revoked token ids, fed by revocation events."""
+    """A thread-safe set of revoked token ids, fed by revocation events.
+
+    ``loaded=False``: the list starts empty and must not be trusted until ``mark_loaded``
+    (every revocation published before the service started has been read); until then the
+    verifier refuses tokens with UNAVAILABLE rather than accept one revoked earlier.
+    """
 
     def __init__(
         self,
         *,
         clock: Callable[[], datetime] = _utc_now,
         grace: timedelta = _DEFAULT_GRACE,
+        loaded: bool = True,
     ) -> None:
         # ``grace`` must exceed the verifiers' clock leeway: a token is still
         # accepted a little after its expiry, so its revocation must outlive it.
@@ -30,6 +36,18 @@ class RevocationList:
         self._lock = threading.Lock()
         self._expiry_by_token: dict[str, datetime | None] = {}
         self._by_expiry: list[tuple[datetime, str]] = []  # min-heap to forget cheaply
+        self._loaded = threading.Event()
+        if loaded:
+            self._loaded.set()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether every revocation made before this service started is in the list."""
+        return self._loaded.is_set()
+
+    def mark_loaded(self) -> None:
+        """The revocations made before start are all in (the feed caught up with the topic)."""
+        self._loaded.set()
 
     def revoke(self, token_id: str, expires_at: datetime | None = None) -> None:
         """Revoke ``token_id``; with ``expires_at`` it is forgotten once that has passed."""

@@ -23,7 +23,7 @@ from parkos.auth.keys import load_private_key, load_public_key
 from parkos.auth.principal import Principal
 from parkos.auth.revocations import RevocationList
 from parkos.auth.roles import Role
-from parkos.errors import Unauthenticated
+from parkos.errors import Unauthenticated, Unavailable
 from parkos.ids import new_id
 
 ALGORITHM = "EdDSA"
@@ -125,8 +125,11 @@ class TokenVerifier:
         signed = self._signed_token(token)
         self._check_time(signed.claims)
         token_id = signed.token_id()
-        if self._revocations is not None and self._revocations.is_revoked(token_id):
-            raise Unauthenticated("token revoked")
+        if self._revocations is not None:
+            if not self._revocations.loaded:
+                raise Unavailable("revoked credentials are still loading, retry shortly")
+            if self._revocations.is_revoked(token_id):
+                raise Unauthenticated("token revoked")
         return signed.principal()
 
     def _signed_token(self, token: str) -> _SignedToken:

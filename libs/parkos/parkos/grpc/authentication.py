@@ -17,7 +17,7 @@ import structlog
 from grpc_health.v1 import health
 from grpc_reflection.v1alpha import reflection
 
-from parkos.errors import Unauthenticated
+from parkos.errors import Unauthenticated, Unavailable
 from parkos.grpc.metadata import normalize_method, service_of
 from parkos.grpc.principal_context import set_principal
 from parkos.logging import get_logger
@@ -64,7 +64,7 @@ class Authenticator:
     def _verify(self, token: str) -> Principal:
         try:
             return self._verifier.verify(token)
-        except Unauthenticated:
+        except (Unauthenticated, Unavailable):  # Unavailable: revocations still loading, retry
             raise
         except Exception:
             # Fail closed: a verifier bug must not let a call through, nor leak details.

@@ -21,6 +21,7 @@ from parkos.errors import (
     PermissionDenied,
     ResourceExhausted,
     Unauthenticated,
+    Unavailable,
 )
 
 INTERNAL_MESSAGE = "internal error"
@@ -36,6 +37,7 @@ _PARK_CODES: dict[type[ParkError], grpc.StatusCode] = {
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     Aborted: grpc.StatusCode.ABORTED,
     ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 # pymongo is matched by class name so the gRPC layer never imports a database driver.
