@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC
 from typing import Any
 
 from google.protobuf.message import Message
@@ -20,6 +19,7 @@ from parkos.clock import Clock, park_clock
 from parkos.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from parkos.grpc import current_principal
 from parkos.ids import is_valid_id
+from parkos.timestamps import requested_time
 
 from services.analytics import mapping
 from services.analytics.store import Dimension, ParkView
@@ -64,7 +64,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             _may_read_tenant(principal, request.key)
         else:
             require_admin(principal)
-        at = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else self._clock()
+        at = requested_time(request, "at") or self._clock()
         found = self._view.figures(dimension, request.key, window, int(at.timestamp() * 1000))
         if found is None:
             raise NotFound(f"no tenant of this {dimension.value.replace('_', '-')} is known yet")

@@ -214,7 +214,9 @@ class TenantsServicer(tenants_pb2_grpc.TenantsServiceServicer):
 
         async def issue(tx: Transaction) -> Credential:
             if wanted.role is Role.TENANT:
-                (await tx.tenant(wanted.tenant_id)).ensure_may_hold_credentials()
+                tenant = await tx.tenant(wanted.tenant_id)
+                tenant.ensure_may_hold_credentials()
+                await tx.hold_tenant(tenant)  # a concurrent suspension or offboarding conflicts
             credential, event = Credential.issued(
                 wanted, credential_id=credential_id, token_hash=hash_token_secret(issued.token),
                 expires_at=issued.expires_at, actor=principal.subject, now=now,
@@ -283,6 +285,7 @@ class TenantsServicer(tenants_pb2_grpc.TenantsServiceServicer):
                 tenant, period=period, revenue=revenue, note=request.note, latest_version=latest.version if latest else 0,
                 report_id=report_id, currency=self._config.currency, actor=principal.subject, now=now,
             )
+            await tx.hold_tenant(tenant)  # an offboarding at the same moment conflicts
             await tx.add_revenue(filed)
             tx.record(event)
             return filed

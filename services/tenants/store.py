@@ -86,6 +86,23 @@ class Transaction:
             raise NotFound("tenant not found")
         return documents.tenant_from_document(document)
 
+    async def hold_tenant(self, tenant: Tenant) -> None:
+        """Write the tenant's document (a counter nothing reads), so that a concurrent change of the
+        tenant conflicts with this transaction instead of both committing.
+
+        Snapshot isolation checks writes against writes only: a transaction that issues a
+        credential or files revenue after reading the tenant active, next to one suspending or
+        offboarding it, would otherwise both commit (an offboarded tenant with a live token).
+        With this write one of them fails with a write conflict and is run again, and then
+        reads the other's outcome.
+        """
+        result = await self._db[TENANTS_COLLECTION].update_one(
+            {"_id": tenant.tenant_id, "version": tenant.version}, {"$inc": {"held_by_writes": 1}},
+            session=self._session,
+        )
+        if result.matched_count != 1:
+            raise Aborted("the tenant changed concurrently; retry")
+
     async def add_tenant(self, tenant: Tenant) -> None:
         await self._db[TENANTS_COLLECTION].insert_one(documents.tenant_document(tenant), session=self._session)
         self.written_tenants.append(tenant)

@@ -53,6 +53,14 @@ def may_manage(principal: Principal, seller_tenant_id: str) -> bool:
     return principal.is_admin() or (principal.role is Role.TENANT and principal.tenant_id == seller_tenant_id)
 
 
+def to_order(principal: Principal, product: Product) -> Product:
+    """The product, for the caller to order; as if it did not exist when the caller cannot see it
+    (not approved and listed, and neither the caller's own nor an admin asking), as GetProduct says."""
+    if product.orderable or may_manage(principal, product.seller_tenant_id):
+        return product
+    raise NotFound("product not found")
+
+
 def managed(principal: Principal, product: Product) -> Product:
     """The product if the caller is its seller or an admin; else as if it did not exist (unless public)."""
     if may_manage(principal, product.seller_tenant_id):

@@ -15,7 +15,7 @@ from parkos.errors import InvalidArgument, NotFound
 from parkos.ids import new_id
 
 from services.trades import ids, mapping, request_checks
-from services.trades.authorization import acting_for, checked_admin, checked_caller
+from services.trades.authorization import acting_for, checked_admin, checked_caller, to_order
 from services.trades.calls import TradesCalls
 from services.trades.settlement import Order, check_idempotency_key
 from services.trades.store import OrderQuery, Transaction
@@ -35,7 +35,7 @@ class OrderCalls(TradesCalls):
         async def place(tx: Transaction) -> Order:
             # The key is checked by the unique index when the order is inserted, not read first:
             # a retry (rare) costs a failed transaction and a read, a first call (the norm) nothing.
-            product = await tx.product(product_id)
+            product = to_order(principal, await tx.product(product_id))
             parties, rates = await tx.directory(buyer_id, product.seller_tenant_id)
             seller = parties.get(product.seller_tenant_id)
             order, events = Order.place(

@@ -7,7 +7,6 @@ Every catalog reader may read pools.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from park.trades.v1 import trades_pb2
@@ -15,6 +14,7 @@ from parkos.auth import Role, require_role
 from parkos.clock import to_stored_precision
 from parkos.errors import NotFound
 from parkos.ids import new_id
+from parkos.timestamps import requested_time
 
 from services.trades import ids, mapping, request_checks
 from services.trades.authorization import CATALOG_READERS, acting_for, checked_caller, managed
@@ -33,7 +33,8 @@ class PoolCalls(TradesCalls):
         require_role(principal, Role.ADMIN, Role.TENANT)
         product_id = request_checks.product_id(request.product_id)
         tiers = [mapping.tier_from_proto(tier) for tier in request.tiers]
-        closes_at = to_stored_precision(request.closes_at.ToDatetime(tzinfo=UTC)) if request.HasField("closes_at") else None
+        requested_close = requested_time(request, "closes_at")
+        closes_at = to_stored_precision(requested_close) if requested_close is not None else None
         pool_id, now = new_id(ids.POOL), self._clock()
 
         async def open_pool(tx: Transaction) -> Pool:

@@ -80,31 +80,45 @@ class PoolCloser:
                 await self._task
 
     async def close_due(self) -> int:
-        """Close every pool due now (up to one batch); returns how many this call closed."""
+        """Close every pool due now, ``batch`` at a time; returns how many this call closed.
+
+        A pool that cannot close yet (its seller's fee rate unknown) or whose close failed is
+        passed over until the next look, and the pages go on past it: pools stuck at the head
+        of the queue never keep the others from closing.
+        """
         now = self._clock()
-        closed = 0
-        for pool_id in await self._store.due_pools(now, self._batch):
-            try:
-                pool = await close_pool(self._store, pool_id, now=now)
-            except FailedPrecondition as error:
-                # e.g. the seller's fee rate is not known yet: the pool waits for it, nobody can join
-                log.warning("pool not closed yet", pool_id=pool_id, reason=error.message)
-                continue
-            except ParkError as error:  # e.g. a concurrent change outlived the retries: next look
-                log.warning("pool close failed, will retry", pool_id=pool_id, error=error.message)
-                continue
-            if pool is not None:
-                closed += 1
-                log.info("pool closed", pool_id=pool_id, status=str(pool.status), members=pool.members,
-                         discount_bps=pool.discount_bps, dropped=pool.dropped_members)
+        closed, after = 0, None
+        while True:
+            due = await self._store.due_pools(now, self._batch, after=after)
+            for pool in due:
+                closed += await self._close_one(pool.pool_id, now)
+            if len(due) < self._batch:
+                break
+            after = due[-1]
         self.closed += closed
         return closed
+
+    async def _close_one(self, pool_id: str, now: datetime) -> int:
+        try:
+            pool = await close_pool(self._store, pool_id, now=now)
+        except FailedPrecondition as error:
+            # e.g. the seller's fee rate is not known yet: the pool waits for it, nobody can join
+            log.warning("pool not closed yet", pool_id=pool_id, reason=error.message)
+            return 0
+        except (ParkError, PyMongoError) as error:  # e.g. a concurrent change outlived the retries: next look
+            log.warning("pool close failed, will retry", pool_id=pool_id, error=str(error),
+                        error_type=type(error).__name__)
+            return 0
+        if pool is None:
+            return 0
+        log.info("pool closed", pool_id=pool_id, status=str(pool.status), members=pool.members,
+                 discount_bps=pool.discount_bps, dropped=pool.dropped_members)
+        return 1
 
     async def _run(self) -> None:
         while True:
             try:
-                if await self.close_due() >= self._batch:
-                    continue  # more are waiting
+                await self.close_due()
             except (PyMongoError, ParkError, OSError) as error:
                 log.warning("pool closer retrying", error=str(error), error_type=type(error).__name__)
             except Exception:  # a bug must not stop every future close: log it loudly and look again

@@ -91,6 +91,14 @@ class PoolQuery:
     status: PoolStatus | None = None
 
 
+@dataclass(frozen=True)
+class DuePool:
+    """A pool due to close, and where the next page of due pools starts."""
+
+    closes_at: datetime
+    pool_id: str
+
+
 class Transaction:
     """Reads and writes of one MongoDB transaction, plus the events it will publish."""
 
@@ -351,12 +359,15 @@ class TradesStore:
         document = await self.db[POOLS].find_one({"_id": pool_id})
         return documents.pool_from_document(document) if document else None
 
-    async def due_pools(self, now: datetime, limit: int) -> list[str]:
-        """Ids of open pools whose closing time has come, the most overdue first."""
-        cursor = self.db[POOLS].find(
-            {"status": PoolStatus.OPEN.value, "closes_at": {"$lte": now}}, projection={"_id": 1}
-        ).sort("closes_at", ASCENDING).limit(limit)
-        return [document["_id"] async for document in cursor]
+    async def due_pools(self, now: datetime, limit: int, *, after: DuePool | None = None) -> list[DuePool]:
+        """Open pools whose closing time has come, the most overdue first, from just after ``after``."""
+        where: dict[str, Any] = {"status": PoolStatus.OPEN.value, "closes_at": {"$lte": now}}
+        if after is not None:
+            where["$or"] = [{"closes_at": {"$gt": after.closes_at}},
+                            {"closes_at": after.closes_at, "_id": {"$gt": after.pool_id}}]
+        cursor = self.db[POOLS].find(where, projection={"_id": 1, "closes_at": 1}).sort(
+            [("closes_at", ASCENDING), ("_id", ASCENDING)]).limit(limit)
+        return [DuePool(document["closes_at"], document["_id"]) async for document in cursor]
 
     async def list_products(self, query: ProductQuery, *, after: str | None, limit: int) -> list[Product]:
         where: dict[str, Any] = {}

@@ -70,3 +70,30 @@ async def test_an_empty_topic_is_caught_up_at_once(infra) -> None:  # type: igno
         assert at_catch_up == [0]
     finally:
         await follower.stop()
+
+
+async def test_a_record_the_projection_cannot_apply_is_skipped_and_following_goes_on(infra) -> None:  # type: ignore[no-untyped-def]
+    topic = infra.unique_name("test.follower")
+    await ensure_topics(infra.kafka_bootstrap, [TopicSpec(topic, 1, {})])
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for value in (b"first", b"poison", b"after"):
+            await producer.send_and_wait(topic, value)
+    finally:
+        await producer.stop()
+    seen: list[bytes | None] = []
+
+    def apply(raw: bytes | None) -> None:
+        if raw == b"poison":
+            raise ValueError("Timestamp is not valid")  # e.g. a time out of range in an event
+        seen.append(raw)
+
+    follower = TopicFollower(lambda: open_follower_consumer(infra.kafka_bootstrap, topic, client_id="follower-test"),
+                             apply, name="follower-test")
+    await follower.start()
+    try:
+        assert await follower.wait_caught_up(15)
+        assert seen == [b"first", b"after"]
+    finally:
+        await follower.stop()

@@ -28,3 +28,11 @@ def test_other_events_leave_the_list_alone():
     other = build_envelope(events_pb2.TenantRegistered(), producer="tenants", aggregate_id="ten_1")
     assert not apply_revocation(revocations, other)
     assert len(revocations) == 0
+
+
+def test_a_revocation_with_an_expiry_out_of_range_is_kept_for_good():
+    revocations = RevocationList()
+    event = events_pb2.CredentialRevoked(credential_id="tok_far", tenant_id="ten_1")
+    event.expires_at.seconds = 10**12  # past year 9999: not a datetime
+    assert apply_revocation(revocations, build_envelope(event, producer="tenants", aggregate_id="tok_far"))
+    assert revocations.is_revoked("tok_far")

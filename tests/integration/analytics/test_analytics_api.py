@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from park.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from park.analytics.v1 import events_pb2 as analytics_events
@@ -230,6 +231,7 @@ async def test_a_tenant_sees_only_itself_admins_everything_banks_nothing(running
         (D.GetParkRevenueRequest(dimension=D.DIMENSION_SECTOR, key="Not A Slug!"), {"key"}),
         (D.GetParkRevenueRequest(dimension=D.DIMENSION_TENANT, key="ten_nope"), {"key"}),
         (D.GetParkRevenueRequest(dimension=D.DIMENSION_PARK, window=7), {"window"}),
+        (D.GetParkRevenueRequest(dimension=D.DIMENSION_PARK, at=Timestamp(seconds=10**12)), {"at"}),
         (D.GetTenantMetricsRequest(), {"tenant_id"}),
         (D.GetTenantMetricsRequest(tenant_id="ten_01M81X8E8DEV58NB7P69G7PAGR", history_limit=-1), {"history_limit"}),
     ],

@@ -183,3 +183,26 @@ async def test_calls_without_a_token_are_unauthenticated(park: Park) -> None:
     assert await _code_of(anonymous.ListSubParks(tenants_pb2.ListSubParksRequest())) == grpc.StatusCode.UNAUTHENTICATED
     forged = park.stub(park.admin_token[:-4] + "AAAA")
     assert await _code_of(forged.ListSubParks(tenants_pb2.ListSubParksRequest())) == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_a_credential_issued_while_another_admin_suspends_the_tenant_is_refused(park: Park) -> None:
+    """Write skew: both transactions read the tenant active; only one may commit on that reading."""
+    from parkos.errors import FailedPrecondition
+
+    from services.tenants.domain import TenantStatus
+
+    tenant = await park.register_active()
+    seen: list[TenantStatus] = []
+
+    async def issue_on_an_active_reading(tx):  # type: ignore[no-untyped-def]  # IssueCredential's check and hold
+        held = await tx.tenant(tenant.tenant_id)
+        seen.append(held.status)
+        if len(seen) == 1:  # the other admin's suspension commits after this transaction read the tenant
+            await park.admin.ChangeStatus(tenants_pb2.ChangeStatusRequest(
+                tenant_id=tenant.tenant_id, status=tenants_pb2.TENANT_STATUS_SUSPENDED, reason="audit"))
+        held.ensure_may_hold_credentials()
+        await tx.hold_tenant(held)
+
+    with pytest.raises(FailedPrecondition):
+        await park.service.store.transaction(issue_on_an_active_reading, correlation_id=None)
+    assert seen == [TenantStatus.ACTIVE, TenantStatus.SUSPENDED]  # run again, and then it saw the suspension

@@ -72,8 +72,11 @@ CASES: list[tuple[str, Call, grpc.StatusCode, set[str] | None]] = [
     ("malformed product id", lambda m: m.buyer.stub.PlaceOrder(order(m, "abc")), INVALID, {"product_id"}),
     ("no idempotency key", lambda m: m.buyer.stub.PlaceOrder(trades_pb2.PlaceOrderRequest(
         product_id=m.approved.product_id)), INVALID, {"idempotency_key"}),
-    ("unapproved product", lambda m: m.buyer.stub.PlaceOrder(order(m, m.pending.product_id)), PRECONDITION, None),
-    ("rejected product", lambda m: m.buyer.stub.PlaceOrder(order(m, m.rejected.product_id)), PRECONDITION, None),
+    # a product a buyer cannot see is as unknown to its orders as to GetProduct (nothing tells it exists)
+    ("unapproved product", lambda m: m.buyer.stub.PlaceOrder(order(m, m.pending.product_id)), NOT_FOUND, None),
+    ("rejected product", lambda m: m.buyer.stub.PlaceOrder(order(m, m.rejected.product_id)), NOT_FOUND, None),
+    ("an admin ordering an unapproved product for a buyer", lambda m: m.admin.PlaceOrder(order(
+        m, m.pending.product_id, buyer_tenant_id=m.buyer.tenant_id)), PRECONDITION, None),
     ("buyer is the seller", lambda m: m.seller.stub.PlaceOrder(order(m, m.approved.product_id)), PRECONDITION, None),
     ("buying for another tenant", lambda m: m.buyer.stub.PlaceOrder(order(
         m, m.approved.product_id, buyer_tenant_id=m.other.tenant_id)), DENIED, None),

@@ -31,7 +31,7 @@ async def test_a_product_is_listed_reviewed_found_and_bought(trades_park: Trades
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await buyer.stub.PlaceOrder(trades_pb2.PlaceOrderRequest(idempotency_key=fresh_key(),
                                                                  product_id=listed.product_id))
-    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND  # as unknown to its orders as to GetProduct
 
     approved = await trades_park.admin.ReviewProduct(trades_pb2.ReviewProductRequest(
         product_id=listed.product_id, decision=trades_pb2.REVIEW_DECISION_APPROVE))
@@ -153,7 +153,7 @@ async def test_delisted_products_cannot_be_ordered_until_relisted(trades_park: T
     order = trades_pb2.PlaceOrderRequest(idempotency_key=fresh_key(), product_id=product.product_id)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await buyer.stub.PlaceOrder(order)
-    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND  # a delisted product is no longer public
     search = trades_pb2.SearchCatalogRequest(seller_tenant_id=seller.tenant_id)
     assert list((await buyer.stub.SearchCatalog(search)).products) == []
     with pytest.raises(grpc.aio.AioRpcError) as caught:  # the admin delisted it: the seller cannot undo that

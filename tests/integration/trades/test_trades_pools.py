@@ -168,6 +168,8 @@ async def test_bad_pools_are_refused_and_write_nothing(trades_park: TradesPark) 
         (seller, {"tiers": TIERS}, grpc.StatusCode.INVALID_ARGUMENT),
         (seller, {"tiers": TIERS, "closes_at": _in(-60)}, grpc.StatusCode.INVALID_ARGUMENT),
         (seller, {"tiers": [TIERS[1], TIERS[0]], "closes_at": _in(60)}, grpc.StatusCode.INVALID_ARGUMENT),
+        (seller, {"tiers": TIERS, "closes_at": Timestamp(seconds=10**12)}, grpc.StatusCode.INVALID_ARGUMENT),
+        (seller, {"tiers": TIERS, "closes_at": Timestamp(seconds=2_000_000_000, nanos=-1)}, grpc.StatusCode.INVALID_ARGUMENT),
         (other, {"tiers": TIERS, "closes_at": _in(60)}, grpc.StatusCode.PERMISSION_DENIED),
     ]
     for who, fields, code in cases:
@@ -175,3 +177,26 @@ async def test_bad_pools_are_refused_and_write_nothing(trades_park: TradesPark) 
             await who.stub.OpenPool(trades_pb2.OpenPoolRequest(product_id=product.product_id, **fields))
         assert caught.value.code() == code, fields
     assert await trades_park.counts() == before
+
+
+async def test_pools_that_cannot_close_yet_do_not_keep_the_others_from_closing(trades_park: TradesPark) -> None:
+    from services.trades.pool_closer import PoolCloser
+
+    service = trades_park.service
+    await service.pool_closer.stop()  # type: ignore[attr-defined]  # this test's closer alone looks
+    try:
+        unrated = await trades_park.trader(sub_park_id="sp-unrated")  # no trade-fee rate known for it
+        stuck = [await _open(trades_park, unrated, seconds=3.0) for _ in range(3)]
+        good = await _open(trades_park, await trades_park.trader(), seconds=3.5)  # due after the stuck ones
+        await _until_due(good)
+        closer = PoolCloser(service.store, clock=park_clock, batch=2)  # type: ignore[attr-defined]
+        assert await closer.close_due() == 1
+        assert (await trades_park.admin.GetPool(trades_pb2.GetPoolRequest(pool_id=good.pool_id))).status == \
+            trades_pb2.POOL_STATUS_CLOSED
+        for pool in stuck:
+            still = await trades_park.admin.GetPool(trades_pb2.GetPoolRequest(pool_id=pool.pool_id))
+            assert still.status == trades_pb2.POOL_STATUS_OPEN
+        await trades_park.set_fee("sp-unrated", 100)  # the rate arrives: they close too
+        assert await closer.close_due() == 3
+    finally:
+        await service.pool_closer.start()  # type: ignore[attr-defined]

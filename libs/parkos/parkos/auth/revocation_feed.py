@@ -26,8 +26,12 @@ def apply_revocation(revocations: RevocationList, envelope: Envelope) -> bool:
     if envelope.type != CREDENTIAL_REVOKED:
         return False
     event = unpack_payload(envelope, events_pb2.CredentialRevoked)
-    # forgotten once the token would have expired anyway, so the list stays small
-    expires_at = event.expires_at.ToDatetime(tzinfo=UTC) if event.HasField("expires_at") else None
+    # forgotten once the token would have expired anyway, so the list stays small; an expiry
+    # out of range is no reason to drop a revocation: it is then kept for good
+    try:
+        expires_at = event.expires_at.ToDatetime(tzinfo=UTC) if event.HasField("expires_at") else None
+    except ValueError:
+        expires_at = None
     revocations.revoke(event.credential_id, expires_at)
     return True
 

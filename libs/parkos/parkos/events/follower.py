@@ -116,6 +116,11 @@ class TopicFollower:
             # Not ours to dead-letter: the topic's inbox consumers do that. Skip it.
             log.warning("topic follower skipped a malformed record", follower=self._name, error=str(error))
             return
+        except Exception as error:  # noqa: BLE001 - one odd record must not stop the projection for good
+            # (re-reading from the beginning would meet it again, so skipping is the only way on)
+            log.error("topic follower skipped a record it could not apply", follower=self._name,
+                      error_type=type(error).__name__, error=str(error))
+            return
         self.applied += 1
 
 
