@@ -22,7 +22,8 @@ from parkos.ids import is_valid_id
 from parkos.timestamps import requested_time
 
 from services.analytics import mapping
-from services.analytics.store import Dimension, ParkView
+from services.analytics.domain.windows import day_kept, hour_kept
+from services.analytics.store import Dimension, ParkView, Window
 
 SERVICE_NAME = analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
 TENANT_ID_PREFIX = "ten"
@@ -38,11 +39,11 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     """gRPC entry point of the analytics service."""
 
     def __init__(self, view: ParkView, *, currency: str = "CNY", clock: Clock = park_clock,
-                 stream_queue_size: int = 1024) -> None:
+                 hours_kept: int = 48, days_kept: int = 90) -> None:
         self._view = view
         self._currency = currency
         self._clock = clock
-        self._stream_queue_size = stream_queue_size
+        self._hours_kept, self._days_kept = hours_kept, days_kept  # the worker's bucket retention
 
     async def GetParkRevenue(
         self, request: analytics_pb2.GetParkRevenueRequest, context: Any
@@ -64,11 +65,21 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             _may_read_tenant(principal, request.key)
         else:
             require_admin(principal)
-        at = requested_time(request, "at") or self._clock()
-        found = self._view.figures(dimension, request.key, window, int(at.timestamp() * 1000))
+        now = self._clock()
+        at = requested_time(request, "at") or now
+        at_ms = int(at.timestamp() * 1000)
+        self._refuse_pruned_window(window, at_ms, int(now.timestamp() * 1000))
+        found = self._view.figures(dimension, request.key, window, at_ms)
         if found is None:
             raise NotFound(f"no tenant of this {dimension.value.replace('_', '-')} is known yet")
         return mapping.slice_to_proto(request, found, self._currency)
+
+    def _refuse_pruned_window(self, window: Window, at_ms: int, now_ms: int) -> None:
+        # older buckets are pruned tenant by tenant: a sum over them would be partial, not zero
+        if window is Window.HOUR and not hour_kept(at_ms, now_ms, self._hours_kept):
+            raise InvalidArgument.for_field("at", f"hour figures are kept for the last {self._hours_kept} hours")
+        if window is Window.DAY and not day_kept(at_ms, now_ms, self._days_kept):
+            raise InvalidArgument.for_field("at", f"day figures are kept for the last {self._days_kept} days")
 
     async def GetTenantMetrics(
         self, request: analytics_pb2.GetTenantMetricsRequest, context: Any
@@ -107,7 +118,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
                 raise PermissionDenied("a tenant may only stream its own metrics")
             for tenant_id in wanted:
                 require_tenant_access(principal, tenant_id)
-        subscription = self._view.subscribe(frozenset(wanted) or None, maxsize=self._stream_queue_size)
+        subscription = self._view.subscribe(frozenset(wanted) or None)
         sequence = 0
         try:
             async for change, snapshot, skipped in subscription.changes():

@@ -76,9 +76,9 @@ class AnalyticsService:
         # server starts anyway, NOT_SERVING and answering UNAVAILABLE until they are
         await self.revocation_feed.wait_caught_up(REVOCATIONS_WAIT_SECONDS)
         await self.follower.start()
-        servicer = AnalyticsServicer(
-            self.view, clock=self._clock, stream_queue_size=self.settings.stream_queue_size
-        )
+        policy = self.settings.valuation_policy()
+        servicer = AnalyticsServicer(self.view, clock=self._clock, hours_kept=policy.hour_retention,
+                                     days_kept=policy.days_kept)
         self.server = GrpcServer(
             verifier=self._verifier, host=self.settings.grpc_host, port=self.settings.grpc_port,
             readiness_checks={"ledger-view": self.follower.ready, "revocations": self.revocation_feed.ready},

@@ -62,7 +62,6 @@ class AnalyticsSettings(ParkSettings):
     # --- API process ---
     # The API is ready once its view has read every changelog up to where it stood at start.
     view_ready_timeout_seconds: float = Field(default=120.0, gt=0)
-    stream_queue_size: int = Field(default=1024, ge=1, le=1_000_000)
     shutdown_grace_seconds: float = 10.0
 
     @field_validator("capitalization_multiple")

@@ -160,9 +160,9 @@ class ParkView:
         figures = total_figures(ledger.day_figures(start) for ledger in ledgers)
         return SliceFigures(figures, len(members), start, start + 86_400)
 
-    def subscribe(self, tenant_ids: frozenset[str] | None, *, maxsize: int) -> Subscription:
+    def subscribe(self, tenant_ids: frozenset[str] | None) -> Subscription:
         """Changes of ``tenant_ids`` (None: all), starting with a snapshot of their current ledgers."""
-        subscription = Subscription(self, tenant_ids, maxsize)
+        subscription = Subscription(self, tenant_ids)
         park = self.park_figures()
         for ledger in self._ledgers.values():
             subscription.offer(Change(ledger, park), snapshot=True)
@@ -179,16 +179,17 @@ class ParkView:
 
 
 class Subscription:
-    """One reader's pending changes: the newest change per tenant, bounded, in arrival order.
+    """One reader's pending changes: the newest change per tenant, in arrival order.
 
     A change carries absolute figures, so a newer change of a tenant replaces a pending one
-    (counted in ``skipped``); past ``maxsize`` tenants pending, the oldest is dropped the same way.
+    (counted in ``skipped``). Nothing else is ever dropped: a tenant's last state always
+    reaches the reader, however slow, and what waits is bounded by the number of tenants
+    (one entry each), not by how far the reader is behind.
     """
 
-    def __init__(self, view: ParkView, tenant_ids: frozenset[str] | None, maxsize: int) -> None:
+    def __init__(self, view: ParkView, tenant_ids: frozenset[str] | None) -> None:
         self._view = view
         self._tenant_ids = tenant_ids
-        self._maxsize = maxsize
         self._pending: OrderedDict[str, tuple[Change, bool]] = OrderedDict()
         self._ready = asyncio.Event()
         self._closed = False
@@ -202,9 +203,6 @@ class Subscription:
             self.skipped += 1
             snapshot = snapshot and self._pending[tenant_id][1]
             del self._pending[tenant_id]
-        elif len(self._pending) >= self._maxsize:
-            self._pending.popitem(last=False)
-            self.skipped += 1
         self._pending[tenant_id] = (change, snapshot)
         self._ready.set()
 

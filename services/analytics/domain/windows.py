@@ -37,6 +37,17 @@ def oldest_day(watermark_ms: int, days: int) -> int:
     return day_start(watermark_ms) - (days - 1) * SECONDS_PER_DAY
 
 
+def hour_kept(at_ms: int, now_ms: int, hours: int) -> bool:
+    """Whether every tenant still holds its bucket for the hour of ``at_ms``: each keeps the
+    ``hours`` before its own watermark, and no watermark is past ``now_ms``."""
+    return hour_start(at_ms) >= oldest_hour(now_ms, hours)
+
+
+def day_kept(at_ms: int, now_ms: int, days: int) -> bool:
+    """Whether every tenant still holds its bucket for the day of ``at_ms`` (see ``hour_kept``)."""
+    return day_start(at_ms) >= oldest_day(now_ms, days)
+
+
 def bucketed(buckets: Mapping[int, Bucket], start: int, delta: Bucket, oldest: int) -> dict[int, Bucket]:
     """``buckets`` from ``oldest`` on, with ``delta`` added to the one starting at ``start``."""
     kept = {key: value for key, value in buckets.items() if key >= oldest}

@@ -128,7 +128,7 @@ async def test_settlements_and_refunds_reach_every_dimension(running: Running) -
     assert hour.figures.data_sales_net.amount_minor == expected_net
     assert hour.window_end.seconds - hour.window_start.seconds == 3600
     long_ago = D.GetParkRevenueRequest(dimension=D.DIMENSION_TENANT, key=seller.tenant_id, window=D.WINDOW_HOUR)
-    long_ago.at.FromDatetime(datetime.now(UTC) - timedelta(days=3))
+    long_ago.at.FromDatetime(datetime.now(UTC) - timedelta(hours=5))  # kept, and nothing sold then
     assert (await admin.GetParkRevenue(long_ago)).figures.data_sales_net.amount_minor == 0
     park = await admin.GetParkRevenue(D.GetParkRevenueRequest(dimension=D.DIMENSION_PARK))
     assert park.tenants >= 2 and park.figures.data_sales_net.amount_minor >= expected_net
@@ -232,6 +232,11 @@ async def test_a_tenant_sees_only_itself_admins_everything_banks_nothing(running
         (D.GetParkRevenueRequest(dimension=D.DIMENSION_TENANT, key="ten_nope"), {"key"}),
         (D.GetParkRevenueRequest(dimension=D.DIMENSION_PARK, window=7), {"window"}),
         (D.GetParkRevenueRequest(dimension=D.DIMENSION_PARK, at=Timestamp(seconds=10**12)), {"at"}),
+        # older hour/day buckets are pruned tenant by tenant: a partial sum is refused, not returned
+        (D.GetParkRevenueRequest(dimension=D.DIMENSION_PARK, window=D.WINDOW_HOUR,
+                                 at=Timestamp(seconds=int(datetime.now(UTC).timestamp()) - 3 * 86_400)), {"at"}),
+        (D.GetParkRevenueRequest(dimension=D.DIMENSION_PARK, window=D.WINDOW_DAY,
+                                 at=Timestamp(seconds=int(datetime.now(UTC).timestamp()) - 400 * 86_400)), {"at"}),
         (D.GetTenantMetricsRequest(), {"tenant_id"}),
         (D.GetTenantMetricsRequest(tenant_id="ten_01M81X8E8DEV58NB7P69G7PAGR", history_limit=-1), {"history_limit"}),
     ],

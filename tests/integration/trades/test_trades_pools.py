@@ -179,17 +179,20 @@ async def test_bad_pools_are_refused_and_write_nothing(trades_park: TradesPark) 
     assert await trades_park.counts() == before
 
 
-async def test_pools_that_cannot_close_yet_do_not_keep_the_others_from_closing(trades_park: TradesPark) -> None:
+async def test_pools_that_cannot_close_yet_do_not_keep_the_others_from_closing(
+    trades_park: TradesPark, trades_replica: TradesService
+) -> None:
     from services.trades.pool_closer import PoolCloser
 
-    service = trades_park.service
-    await service.pool_closer.stop()  # type: ignore[attr-defined]  # this test's closer alone looks
+    replicas = [trades_park.service, trades_replica]
+    for replica in replicas:
+        await replica.pool_closer.stop()  # type: ignore[attr-defined]  # this test's closer alone looks
     try:
         unrated = await trades_park.trader(sub_park_id="sp-unrated")  # no trade-fee rate known for it
         stuck = [await _open(trades_park, unrated, seconds=3.0) for _ in range(3)]
         good = await _open(trades_park, await trades_park.trader(), seconds=3.5)  # due after the stuck ones
         await _until_due(good)
-        closer = PoolCloser(service.store, clock=park_clock, batch=2)  # type: ignore[attr-defined]
+        closer = PoolCloser(trades_park.service.store, clock=park_clock, batch=2)  # type: ignore[attr-defined]
         assert await closer.close_due() == 1
         assert (await trades_park.admin.GetPool(trades_pb2.GetPoolRequest(pool_id=good.pool_id))).status == \
             trades_pb2.POOL_STATUS_CLOSED
@@ -199,4 +202,5 @@ async def test_pools_that_cannot_close_yet_do_not_keep_the_others_from_closing(t
         await trades_park.set_fee("sp-unrated", 100)  # the rate arrives: they close too
         assert await closer.close_due() == 3
     finally:
-        await service.pool_closer.start()  # type: ignore[attr-defined]
+        for replica in replicas:
+            await replica.pool_closer.start()  # type: ignore[attr-defined]

@@ -169,3 +169,13 @@ def test_rounding_and_decimals_are_exact() -> None:
     for bad in ("1e3", "-1", "2.", "", "0x10", "1.5.2"):
         with pytest.raises(ValueError):
             parse_decimal(bad)
+
+
+def test_an_hour_or_day_is_complete_only_while_every_tenant_still_keeps_it() -> None:
+    from services.analytics.domain.windows import day_kept, hour_kept
+
+    now = 1_800_000_000_000  # ms
+    hour, day = 3_600_000, 86_400_000
+    assert hour_kept(now, now, 48) and hour_kept(now - 47 * hour, now, 48)
+    assert not hour_kept(now - 48 * hour - hour, now, 48)
+    assert day_kept(now - 89 * day, now, 90) and not day_kept(now - 91 * day, now, 90)

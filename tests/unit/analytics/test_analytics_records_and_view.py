@@ -171,7 +171,7 @@ def test_the_view_keeps_the_highest_guard_and_sums_slices() -> None:
 async def test_a_subscription_gets_a_snapshot_then_changes_coalesced_per_tenant() -> None:
     view = ParkView()
     view.apply(_ledger("ten_1", 1, 10))
-    subscription = view.subscribe(None, maxsize=10)
+    subscription = view.subscribe(None)
     view.apply(_ledger("ten_2", 1, 20))
     view.apply(_ledger("ten_2", 2, 30))  # replaces the pending ten_2 change
     changes = subscription.changes()
@@ -186,6 +186,22 @@ async def test_a_subscription_gets_a_snapshot_then_changes_coalesced_per_tenant(
     view.apply(_ledger("ten_1", 2, 11))
     change, snapshot, _ = await asyncio.wait_for(waiting, 1)
     assert change.ledger.applied_offset == 2 and not snapshot
+    subscription.close()
+
+
+async def test_a_slow_reader_of_a_big_park_gets_every_tenant_s_last_state() -> None:
+    # the snapshot of 1,100 tenants is offered before the reader reads anything
+    view = ParkView()
+    for number in range(1_100):
+        view.apply(_ledger(f"ten_{number:04d}", 1, number))
+    subscription = view.subscribe(None)
+    view.apply(_ledger("ten_0000", 2, 5))  # a newer state of the first tenant replaces its snapshot
+    changes = subscription.changes()
+    seen = {}
+    for _ in range(1_100):
+        change, _snapshot, _skipped = await anext(changes)
+        seen[change.ledger.tenant_id] = change.ledger.applied_offset
+    assert len(seen) == 1_100 and seen["ten_0000"] == 2
     subscription.close()
 
 
