@@ -1,6 +1,7 @@
 """Prometheus figures for the outbox: how much is waiting and how old the oldest row is."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from prometheus_client import Counter, Gauge
@@ -20,11 +21,27 @@ _UNMARKED = Gauge(
 )
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class OutboxMetrics:
     """The outbox figures of one service."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, *, clock: Callable[[], datetime] = _utc_now) -> None:
         self._service = service
+        self._clock = clock
+        self._oldest_created_at: datetime | None = None
+        # computed when scraped, from the oldest row known to wait: while nothing is acknowledged
+        # (a broker outage, a relay stuck closing its producer) the figure keeps growing instead
+        # of showing the last value a batch left behind
+        _OLDEST_AGE.labels(self._service).set_function(self.lag_seconds)
+
+    def lag_seconds(self) -> float:
+        """Age of the oldest row known to wait for Kafka's acknowledgement (0 when none waits)."""
+        if self._oldest_created_at is None:
+            return 0.0
+        return max((self._clock() - self._oldest_created_at).total_seconds(), 0.0)
 
     def published(self, rows: list[dict]) -> None:
         """Count a published batch."""
@@ -36,8 +53,11 @@ class OutboxMetrics:
         The relay reads in commit order and stays ahead of publishing while there is a
         backlog, so the head of what it holds is the oldest unpublished row.
         """
-        age = (datetime.now(UTC) - row["created_at"]).total_seconds() if row else 0.0
-        _OLDEST_AGE.labels(self._service).set(max(age, 0.0))
+        self._oldest_created_at = row["created_at"] if row else None
+
+    def standing_by(self) -> None:
+        """This replica does not hold the lease: the one that does reports the lag."""
+        self._oldest_created_at = None
 
     async def observe_backlog(self, outbox: AsyncCollection, unmarked: int) -> None:
         """Count unsent rows: those not marked sent less those published and awaiting the mark.
