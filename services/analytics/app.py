@@ -28,6 +28,7 @@ set here on purpose:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import faust
@@ -39,7 +40,7 @@ from services.analytics.commit_barrier import (
     durable_producer_class,
     processed_only_consumer_class,
 )
-from services.analytics.handlers import Counters, Outputs, register_agents
+from services.analytics.handlers import Counters, Outputs, register_agents, send_clock_facts
 from services.analytics.heartbeat import LoopHeartbeat
 from services.analytics.settings import AnalyticsSettings
 from services.analytics.tables import Tables, declare_tables
@@ -96,9 +97,25 @@ def build_worker_app(settings: AnalyticsSettings) -> AnalyticsWorkerApp:
     register_agents(app, topics, tables, outputs, settings.valuation_policy(), ConsumerOrder(app))
     _log_assignments(app, settings, counters, tables)
     _watch_stalled_partitions(app)
+    _revalue_as_time_passes(app, tables, outputs, settings)
     heartbeat = LoopHeartbeat()
     _beat_every_second(app, heartbeat)
     return AnalyticsWorkerApp(app=app, topics=topics, tables=tables, counters=counters, heartbeat=heartbeat)
+
+
+def _revalue_as_time_passes(app: faust.App, tables: Tables, outputs: Outputs, settings: AnalyticsSettings) -> None:
+    every = settings.revalue_every_seconds
+    if every <= 0:
+        return
+    policy = settings.valuation_policy()
+
+    @app.timer(float(every))
+    async def revalue() -> None:
+        # the instant is rounded to the period, so every worker and every run names the same facts
+        at_ms = int(time.time()) // every * every * 1000
+        sent = await send_clock_facts(tables, outputs, policy, at_ms)
+        if sent:
+            log.info("clock facts sent: valuations move with time", tenants=sent, at_ms=at_ms)
 
 
 def _beat_every_second(app: faust.App, heartbeat: LoopHeartbeat) -> None:

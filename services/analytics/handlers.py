@@ -24,6 +24,7 @@ Errors:
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -39,8 +40,8 @@ from parkos.inbox.dead_letters import dead_letter_for
 from parkos.logging import get_logger
 
 from services.analytics.commit_barrier import UndeliveredWrite
-from services.analytics.domain.facts import InvalidFact
-from services.analytics.domain.ledger import Decision, TenantLedger, decide
+from services.analytics.domain.facts import InvalidFact, clock_fact
+from services.analytics.domain.ledger import Decision, TenantLedger, decide, revalued_by_clock
 from services.analytics.partition_order import Admission
 from services.analytics.domain.valuation import Valuation, ValuationPolicy
 from services.analytics.records import fact_envelope, fact_from_envelope, split_source_event, valuation_envelope
@@ -68,6 +69,7 @@ class Counters:
     dead_letters: int = 0
     not_admitted: int = 0
     forgotten: int = 0  # fact ids forgotten after PARKOS_FACT_IDS_KEPT_SECONDS
+    clock_facts: int = 0  # CLOCK facts sent: tenants whose valuation the passing time changes
 
 
 @dataclass
@@ -116,6 +118,27 @@ async def split_record(message: Any, outputs: Outputs) -> None:
         )
         await outputs.send(outputs.topics.facts_name, fact.tenant_id, wrapped)
     outputs.counters.split += 1
+
+
+CLOCK_CHECKS_PER_TURN = 500
+
+
+async def send_clock_facts(tables: Tables, outputs: Outputs, policy: ValuationPolicy, at_ms: int) -> int:
+    """A CLOCK fact at ``at_ms`` for every tenant held here whose valuation the passing time
+    changes; returns how many. They go through the repartition topic like any fact, so the
+    tenant's partition applies them in order and exactly once (their ids are derived)."""
+    held = list(tables.ledgers.items())
+    due: list[str] = []
+    for start in range(0, len(held), CLOCK_CHECKS_PER_TURN):
+        due += [tenant for tenant, ledger in held[start:start + CLOCK_CHECKS_PER_TURN]
+                if revalued_by_clock(ledger, at_ms, policy)]
+        await asyncio.sleep(0)  # a big park's check must not hold the agents up in one go
+    for tenant_id in due:
+        fact = clock_fact(tenant_id, at_ms)
+        envelope = fact_envelope(fact, source_topic="", source_partition=0, source_offset=0)
+        await outputs.send(outputs.topics.facts_name, tenant_id, envelope)
+    outputs.counters.clock_facts += len(due)
+    return len(due)
 
 
 async def apply_record(message: Any, tables: Tables, outputs: Outputs, policy: ValuationPolicy) -> Decision | None:

@@ -62,6 +62,7 @@ _KIND_TO_PROTO = {
     FactKind.PURCHASE: state_pb2.FACT_KIND_PURCHASE,
     FactKind.DECLARED_REVENUE: state_pb2.FACT_KIND_DECLARED_REVENUE,
     FactKind.PROFILE: state_pb2.FACT_KIND_PROFILE,
+    FactKind.CLOCK: state_pb2.FACT_KIND_CLOCK,
 }
 _KIND_FROM_PROTO = {value: kind for kind, value in _KIND_TO_PROTO.items()}
 

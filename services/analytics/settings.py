@@ -57,6 +57,9 @@ class AnalyticsSettings(ParkSettings):
     # Compliance factor (bps) for classification levels 0 (unknown), 1, 2, 3, 4.
     compliance_factors_bps: str = "9000,9000,10000,11000,12000"
     hour_buckets_kept: int = Field(default=48, ge=1, le=24 * 400)
+    # How often the worker lets time pass for the valuations (a CLOCK fact for every tenant whose
+    # trailing window has moved enough to change its value); 0 turns it off.
+    revalue_every_seconds: int = Field(default=3600, ge=0, le=86_400)
     valuation_history_kept: int = Field(default=20, ge=1, le=1000)
 
     # --- API process ---

@@ -21,7 +21,7 @@ from services.analytics.tables import Tables
 _OUTCOMES = {
     "split": "source_split", "facts": "fact_read", "applied": "fact_applied", "duplicates": "fact_duplicate",
     "replays": "fact_replayed", "valuations": "valuation_published", "dead_letters": "dead_lettered",
-    "not_admitted": "not_admitted",
+    "not_admitted": "not_admitted", "clock_facts": "clock_fact_sent",
 }
 # Counters fields exported on their own: not records.
 _OWN_COUNTERS = {"forgotten": ("parkos_analytics_fact_ids_forgotten", "Fact ids forgotten after PARKOS_FACT_IDS_KEPT_SECONDS")}

@@ -33,6 +33,7 @@ class FactKind(StrEnum):
     PURCHASE = "purchase"
     DECLARED_REVENUE = "declared_revenue"
     PROFILE = "profile"
+    CLOCK = "clock"  # time passed: the trailing valuation window moves (no source event)
 
 
 class Role(StrEnum):
@@ -125,6 +126,15 @@ class Fact:
     revenue_version: int = 0
     declared: int = 0
     order_id: str = ""
+
+
+def clock_fact(tenant_id: str, at_ms: int) -> Fact:
+    """The tenant's CLOCK fact for instant ``at_ms``: the same id wherever and however often it is
+    made, so copies from several workers or timer runs are one fact."""
+    return Fact(
+        fact_id=str(uuid.uuid5(FACT_NAMESPACE, f"clock/{tenant_id}/{at_ms}")), kind=FactKind.CLOCK,
+        tenant_id=tenant_id, occurred_at_ms=at_ms, source_event_id="",
+    )
 
 
 def facts_of_settlement(settlement: Settlement) -> tuple[Fact, Fact]:

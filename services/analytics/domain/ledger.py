@@ -19,7 +19,7 @@ from services.analytics.domain.valuation import (
     valuation_to_republish,
     value_of,
 )
-from services.analytics.domain.windows import bucketed, day_start, hour_start, oldest_day, oldest_hour
+from services.analytics.domain.windows import bucketed, day_start, hour_start, oldest_day, oldest_hour, pruned
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,8 @@ def apply_fact(ledger: TenantLedger, fact: Fact, offset: int, policy: ValuationP
         return None
     if fact.tenant_id != ledger.tenant_id:
         raise InvalidFact(f"fact of {fact.tenant_id} applied to the ledger of {ledger.tenant_id}")
+    if fact.kind is FactKind.CLOCK:
+        return _clock_passed(ledger, fact, offset, policy)
     changes: dict[str, object] = {
         "applied_offset": offset,
         "watermark_ms": max(ledger.watermark_ms, fact.occurred_at_ms),
@@ -116,6 +118,27 @@ def apply_fact(ledger: TenantLedger, fact: Fact, offset: int, policy: ValuationP
         changes.update(_with_trade(ledger, fact, changes["watermark_ms"], policy))  # type: ignore[arg-type]
     updated = replace(ledger, **changes)  # type: ignore[arg-type]
     return _revalued(updated, fact, offset, policy)
+
+
+def _clock_passed(ledger: TenantLedger, fact: Fact, offset: int, policy: ValuationPolicy) -> Applied | None:
+    # Only a valued tenant can be valued down; a clock fact creates no ledger of its own.
+    if ledger.valuation is None or fact.occurred_at_ms <= ledger.watermark_ms:
+        return None
+    watermark = fact.occurred_at_ms
+    moved = replace(
+        ledger, applied_offset=offset, watermark_ms=watermark,
+        hours=pruned(ledger.hours, oldest_hour(watermark, policy.hour_retention)),
+        days=pruned(ledger.days, oldest_day(watermark, policy.days_kept)),
+    )
+    return _revalued(moved, fact, offset, policy)
+
+
+def revalued_by_clock(ledger: TenantLedger, at_ms: int, policy: ValuationPolicy) -> bool:
+    """Whether a CLOCK fact at ``at_ms`` would change the tenant's published valuation."""
+    if ledger.valuation is None or at_ms <= ledger.watermark_ms:
+        return False
+    valuation, _trailing, _quality, credit = value_of(replace(ledger, watermark_ms=at_ms), policy)
+    return (valuation, credit) != (ledger.valuation.valuation, ledger.valuation.credit_line_hint)
 
 
 def _with_trade(ledger: TenantLedger, fact: Fact, watermark_ms: int, policy: ValuationPolicy) -> dict[str, object]:

@@ -48,6 +48,11 @@ def day_kept(at_ms: int, now_ms: int, days: int) -> bool:
     return day_start(at_ms) >= oldest_day(now_ms, days)
 
 
+def pruned(buckets: Mapping[int, Bucket], oldest: int) -> dict[int, Bucket]:
+    """``buckets`` from ``oldest`` on."""
+    return {key: value for key, value in buckets.items() if key >= oldest}
+
+
 def bucketed(buckets: Mapping[int, Bucket], start: int, delta: Bucket, oldest: int) -> dict[int, Bucket]:
     """``buckets`` from ``oldest`` on, with ``delta`` added to the one starting at ``start``."""
     kept = {key: value for key, value in buckets.items() if key >= oldest}

@@ -187,6 +187,39 @@ async def test_the_multiplier_and_a_valuation_published_on_change(running: Runni
     assert len(mine) == len(metrics.valuation_history)
 
 
+async def test_a_tenant_that_stops_selling_is_valued_down_when_its_window_has_passed(running: Running) -> None:
+    """What the worker's revaluation timer sends: a CLOCK fact on the repartition topic."""
+    from services.analytics.domain.facts import clock_fact
+    from services.analytics.records import fact_envelope
+
+    scenario = running.scenario(seed=16, tenants=3)
+    seller, *buyers = scenario.tenants
+    await running.publish(*(scenario.trade(seller, b, 2_000_000) for b in buyers))
+    await running.settled(scenario)
+    request = D.GetTenantMetricsRequest(tenant_id=seller.tenant_id)
+    valued = (await running.admin.GetTenantMetrics(request)).valuation
+    assert valued.valuation.amount_minor > 0
+    later_ms = int((datetime.now(UTC) + timedelta(days=120)).timestamp()) * 1000  # past the 90-day window
+    tick = fact_envelope(clock_fact(seller.tenant_id, later_ms), source_topic="", source_partition=0, source_offset=0)
+    await running.publish(Record(running.settings.facts_topic, seller.tenant_id, tick))
+
+    async def valued_down() -> bool:
+        return (await running.admin.GetTenantMetrics(request)).valuation.valuation.amount_minor == 0
+
+    deadline = asyncio.get_running_loop().time() + 30
+    while not await valued_down():
+        assert asyncio.get_running_loop().time() < deadline, "the tenant was never valued down"
+        await asyncio.sleep(0.2)
+    metrics = await running.admin.GetTenantMetrics(request)
+    assert metrics.valuation.valued_at.seconds == later_ms // 1000
+    assert metrics.all_time.data_sales_net.amount_minor == scenario.expected.net[seller.tenant_id]  # all-time stays
+    records = await read_topic(running.settings.kafka_bootstrap, running.settings.analytics_topic, expect=1, timeout=15)
+    mine = [unpack_payload(parse_envelope(r.value), analytics_events.DataAssetValued)
+            for r in records if r.key == seller.tenant_id.encode()]
+    assert mine[-1].valuation.amount_minor == 0 and mine[-1].credit_line_hint.amount_minor == 0
+    assert mine[-1].previous_valuation.amount_minor == valued.valuation.amount_minor
+
+
 async def test_a_tenant_sees_only_itself_admins_everything_banks_nothing(running: Running) -> None:
     scenario = running.scenario(seed=15)
     me, other = scenario.tenants[0], scenario.tenants[1]

@@ -179,3 +179,66 @@ def test_an_hour_or_day_is_complete_only_while_every_tenant_still_keeps_it() -> 
     assert hour_kept(now, now, 48) and hour_kept(now - 47 * hour, now, 48)
     assert not hour_kept(now - 48 * hour - hour, now, 48)
     assert day_kept(now - 89 * day, now, 90) and not day_kept(now - 91 * day, now, 90)
+
+
+# --- time passing: CLOCK facts --------------------------------------------------------------------
+
+
+def test_a_tenant_that_stops_selling_is_valued_down_as_its_window_moves_past_its_sales() -> None:
+    from services.analytics.domain.facts import clock_fact
+    from services.analytics.domain.ledger import decide, revalued_by_clock
+
+    sale, _ = facts_of_settlement(settlement(gross=1_000_000, fee=0, at=T0))
+    ledger = run([sale], "ten_seller")
+    assert ledger.valuation is not None and ledger.valuation.valuation > 0
+    assert not revalued_by_clock(ledger, T0 + 10 * DAY_MS, POLICY)  # still inside the 90-day window
+    later = T0 + (POLICY.window_days + 1) * DAY_MS
+    assert revalued_by_clock(ledger, later, POLICY)
+    tick = clock_fact("ten_seller", later)
+    assert tick.fact_id == clock_fact("ten_seller", later).fact_id  # any worker, any run: one fact
+    decision = decide(ledger, None, tick, 7, POLICY)
+    assert decision.ledger is not None and decision.publish is not None
+    assert (decision.publish.valuation, decision.publish.credit_line_hint) == (0, 0)
+    assert decision.publish.previous == ledger.valuation.valuation and decision.publish.valued_at_ms == later
+    assert decision.ledger.all_time == ledger.all_time  # the sale still counts all-time
+    assert decision.ledger.facts_applied == ledger.facts_applied and decision.ledger.applied_offset == 7
+    replayed = decide(decision.ledger, 7, tick, 7, POLICY)  # read again after a crash
+    assert replayed.ledger is None and replayed.publish == decision.publish
+
+
+def test_a_clock_fact_makes_no_ledger_and_moves_no_ledger_back() -> None:
+    from services.analytics.domain.facts import clock_fact
+    from services.analytics.domain.ledger import decide
+
+    assert decide(None, None, clock_fact("ten_new", T0), 3, POLICY).ledger is None  # nobody valued: nothing
+    sale, _ = facts_of_settlement(settlement(at=T0 + DAY_MS))
+    ledger = run([sale], "ten_seller")
+    assert decide(ledger, None, clock_fact("ten_seller", T0), 9, POLICY).ledger is None  # behind the watermark
+
+
+async def test_the_timer_sends_clock_facts_only_for_tenants_whose_value_the_time_changes() -> None:
+    from types import SimpleNamespace
+
+    from services.analytics.handlers import Counters, send_clock_facts
+    from services.analytics.records import fact_from_envelope
+
+    stale_sale, _ = facts_of_settlement(settlement("old", gross=1_000_000, fee=0, at=T0))
+    fresh_seller = Placement("ten_fresh", "sp-ai", "sec-ai-model-services")
+    fresh_sale, _ = facts_of_settlement(settlement("new", gross=1_000_000, fee=0, at=T0 + 95 * DAY_MS,
+                                                   seller=fresh_seller))
+    ledgers = {"ten_seller": run([stale_sale], "ten_seller"), "ten_fresh": run([fresh_sale], "ten_fresh"),
+               "ten_buyer_only": TenantLedger("ten_buyer_only")}
+    sent: list[tuple[str, str, object]] = []
+
+    async def send(topic: str, key: str, envelope: object) -> None:
+        sent.append((topic, key, envelope))
+
+    outputs = SimpleNamespace(topics=SimpleNamespace(facts_name="facts"), send=send, counters=Counters())
+    tables = SimpleNamespace(ledgers=ledgers)
+    at = T0 + 96 * DAY_MS  # the old sale has left the 90-day window, the new one has not
+    assert await send_clock_facts(tables, outputs, POLICY, at) == 1  # type: ignore[arg-type]
+    [(topic, key, envelope)] = sent
+    fact = fact_from_envelope(envelope)  # type: ignore[arg-type]
+    assert (topic, key, fact.kind, fact.tenant_id, fact.occurred_at_ms) == ("facts", "ten_seller", FactKind.CLOCK,
+                                                                            "ten_seller", at)
+    assert outputs.counters.clock_facts == 1
