@@ -44,7 +44,7 @@ from services.analytics.handlers import Counters, Outputs, register_agents, send
 from services.analytics.heartbeat import LoopHeartbeat
 from services.analytics.settings import AnalyticsSettings
 from services.analytics.tables import Tables, declare_tables
-from services.analytics.topics import Topics, compacted_topics, declare_topics
+from services.analytics.topics import Topics, compacted_topics, declare_topics, facts_partition
 
 log = get_logger(__name__)
 
@@ -113,7 +113,10 @@ def _revalue_as_time_passes(app: faust.App, tables: Tables, outputs: Outputs, se
     async def revalue() -> None:
         # the instant is rounded to the period, so every worker and every run names the same facts
         at_ms = int(time.time()) // every * every * 1000
-        sent = await send_clock_facts(tables, outputs, policy, at_ms)
+        mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == settings.facts_topic}
+        sent = await send_clock_facts(
+            tables, outputs, policy, at_ms, owned=lambda tenant: facts_partition(tenant, settings.facts_partitions) in mine
+        )
         if sent:
             log.info("clock facts sent: valuations move with time", tenants=sent, at_ms=at_ms)
 

@@ -123,11 +123,14 @@ async def split_record(message: Any, outputs: Outputs) -> None:
 CLOCK_CHECKS_PER_TURN = 500
 
 
-async def send_clock_facts(tables: Tables, outputs: Outputs, policy: ValuationPolicy, at_ms: int) -> int:
-    """A CLOCK fact at ``at_ms`` for every tenant held here whose valuation the passing time
+async def send_clock_facts(tables: Tables, outputs: Outputs, policy: ValuationPolicy, at_ms: int,
+                           owned: Callable[[str], bool] = lambda tenant_id: True) -> int:
+    """A CLOCK fact at ``at_ms`` for every tenant ``owned`` here whose valuation the passing time
     changes; returns how many. They go through the repartition topic like any fact, so the
-    tenant's partition applies them in order and exactly once (their ids are derived)."""
-    held = list(tables.ledgers.items())
+    tenant's partition applies them in order (a copy changes nothing: see ``ledger.decide``).
+    ``owned``: whether the tenant's partition is this worker's now (the in-memory table keeps
+    ledgers of partitions that have moved away, and those copies are out of date)."""
+    held = [(tenant, ledger) for tenant, ledger in list(tables.ledgers.items()) if owned(tenant)]
     due: list[str] = []
     for start in range(0, len(held), CLOCK_CHECKS_PER_TURN):
         due += [tenant for tenant, ledger in held[start:start + CLOCK_CHECKS_PER_TURN]

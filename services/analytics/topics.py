@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import faust
+from aiokafka.partitioner import murmur2
 from parkos.events.topics import ANALYTICS, DLQ, TENANTS, TRADES, TopicSpec
 
 from services.analytics.settings import AnalyticsSettings
@@ -18,6 +19,12 @@ BROKER_SEGMENT_ROLL_MS = 7 * 24 * 3600 * 1000
 def facts_topic_spec(settings: AnalyticsSettings) -> TopicSpec:
     """The repartition topic: per-tenant facts keyed by tenant id (a week is plenty to replay)."""
     return TopicSpec(settings.facts_topic, settings.facts_partitions, {"retention.ms": _WEEK_MS})
+
+
+def facts_partition(tenant_id: str, partitions: int) -> int:
+    """The repartition-topic partition of ``tenant_id``'s facts: the producer's default partitioner
+    (murmur2 of the key, as Kafka's Java client), which every fact is sent with."""
+    return (murmur2(tenant_id.encode()) & 0x7FFFFFFF) % partitions
 
 
 def topic_specs(settings: AnalyticsSettings) -> list[TopicSpec]:

@@ -121,8 +121,10 @@ def apply_fact(ledger: TenantLedger, fact: Fact, offset: int, policy: ValuationP
 
 
 def _clock_passed(ledger: TenantLedger, fact: Fact, offset: int, policy: ValuationPolicy) -> Applied | None:
-    # Only a valued tenant can be valued down; a clock fact creates no ledger of its own.
-    if ledger.valuation is None or fact.occurred_at_ms <= ledger.watermark_ms:
+    # Only a valued tenant can be valued down, and only a clock fact that changes its value is
+    # applied: one from a worker's outdated copy of the ledger, or a copy of a fact already
+    # applied (its instant is then behind the watermark), changes nothing and writes nothing.
+    if not revalued_by_clock(ledger, fact.occurred_at_ms, policy):
         return None
     watermark = fact.occurred_at_ms
     moved = replace(
@@ -212,7 +214,8 @@ def decide(
         return Decision(duplicate=True)
     current = ledger if ledger is not None else TenantLedger(fact.tenant_id)
     applied = apply_fact(current, fact, offset, policy)
-    remember = first_offset is None
+    # a CLOCK fact needs no id memory: a copy finds the watermark at or past its instant
+    remember = first_offset is None and fact.kind is not FactKind.CLOCK
     if applied is None:
         return Decision(publish=valuation_to_republish(current, offset), remember_offset=remember)
     return Decision(ledger=applied.ledger, publish=applied.published, remember_offset=remember)

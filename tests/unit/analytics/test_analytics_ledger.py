@@ -202,6 +202,11 @@ def test_a_tenant_that_stops_selling_is_valued_down_as_its_window_moves_past_its
     assert decision.publish.previous == ledger.valuation.valuation and decision.publish.valued_at_ms == later
     assert decision.ledger.all_time == ledger.all_time  # the sale still counts all-time
     assert decision.ledger.facts_applied == ledger.facts_applied and decision.ledger.applied_offset == 7
+    assert not decision.remember_offset  # no id memory: a copy finds the watermark at its instant
+    copy = decide(decision.ledger, None, tick, 8, POLICY)  # the same fact again, from another worker
+    assert copy.ledger is None and copy.publish is None
+    unchanged = decide(ledger, None, clock_fact("ten_seller", T0 + 10 * DAY_MS), 9, POLICY)
+    assert unchanged.ledger is None  # a tick from an outdated copy that changes nothing writes nothing
     replayed = decide(decision.ledger, 7, tick, 7, POLICY)  # read again after a crash
     assert replayed.ledger is None and replayed.publish == decision.publish
 
@@ -236,6 +241,7 @@ async def test_the_timer_sends_clock_facts_only_for_tenants_whose_value_the_time
     outputs = SimpleNamespace(topics=SimpleNamespace(facts_name="facts"), send=send, counters=Counters())
     tables = SimpleNamespace(ledgers=ledgers)
     at = T0 + 96 * DAY_MS  # the old sale has left the 90-day window, the new one has not
+    assert await send_clock_facts(tables, outputs, POLICY, at, owned=lambda t: t != "ten_seller") == 0  # type: ignore[arg-type]
     assert await send_clock_facts(tables, outputs, POLICY, at) == 1  # type: ignore[arg-type]
     [(topic, key, envelope)] = sent
     fact = fact_from_envelope(envelope)  # type: ignore[arg-type]
