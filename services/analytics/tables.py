@@ -27,6 +27,7 @@ from faust.types import TP, EventT
 from services.analytics.fact_memory import FirstSeenIndex
 from services.analytics.records import LedgerCodec, OffsetCodec, Utf8Codec
 from services.analytics.settings import AnalyticsSettings
+from services.analytics.topics import facts_partition
 
 LEDGERS = "tenant-ledgers"
 FACT_OFFSETS = "fact-offsets"
@@ -76,6 +77,16 @@ class LedgerTable(CodecTable):
             newest[key] = value
             kept.append(event)
         super().apply_changelog_batch(kept)
+
+    async def on_recovery_completed(self, active_tps: Set[TP], standby_tps: Set[TP]) -> None:
+        await super().on_recovery_completed(active_tps, standby_tps)
+        # As for fact ids: Faust drops the ledgers it recovered for partitions this worker lost,
+        # not those the agent wrote. Left alone they would go out of date here while another
+        # worker keeps the tenant (and the revaluation timer would read them).
+        kept = {tp.partition for tp in active_tps}
+        for tenant_id in [key for key in list(self.data.keys()) if facts_partition(key, self.partitions) not in kept]:
+            self.data.pop(tenant_id, None)
+            getattr(self.data, "_key_partition", {}).pop(tenant_id, None)
 
 
 class FactOffsetTable(CodecTable):

@@ -88,3 +88,20 @@ def test_a_record_without_a_real_timestamp_counts_as_seen_now(table) -> None:
     table.apply_changelog_batch([event])
     a_minute_ago_ms = int(time.time() * 1000) - 60_000
     assert table.first_seen.pop_expired(0, before_ms=a_minute_ago_ms, limit=10) == []
+
+
+async def test_ledgers_of_partitions_this_worker_lost_are_dropped_after_a_rebalance() -> None:
+    from services.analytics.domain.ledger import TenantLedger
+    from services.analytics.topics import facts_partition
+
+    worker = build_worker_app(AnalyticsSettings())
+    worker.app.producer = SentRecords()
+    ledgers = worker.tables.ledgers
+    tenants = [f"ten_{n}" for n in range(40)]
+    for tenant in tenants:
+        await ledgers.put(tenant, TenantLedger(tenant), facts_partition(tenant, ledgers.partitions))
+    kept = {0, 5}
+    topic = ledgers.changelog_topic.get_topic_name()
+    await ledgers.on_recovery_completed({TP(topic, p) for p in kept}, set())
+    assert set(ledgers.data.keys()) == {t for t in tenants if facts_partition(t, ledgers.partitions) in kept}
+    assert ledgers.data.keys()  # some tenants do live in partitions 0 and 5
