@@ -216,6 +216,8 @@ def decide(
     applied = apply_fact(current, fact, offset, policy)
     # a CLOCK fact needs no id memory: a copy finds the watermark at or past its instant
     remember = first_offset is None and fact.kind is not FactKind.CLOCK
+    if applied is None and fact.kind is FactKind.CLOCK and offset > current.applied_offset:
+        return Decision(duplicate=True)  # changes nothing: a copy, or a tick from an outdated ledger
     if applied is None:
         return Decision(publish=valuation_to_republish(current, offset), remember_offset=remember)
     return Decision(ledger=applied.ledger, publish=applied.published, remember_offset=remember)

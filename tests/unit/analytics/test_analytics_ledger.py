@@ -204,7 +204,7 @@ def test_a_tenant_that_stops_selling_is_valued_down_as_its_window_moves_past_its
     assert decision.ledger.facts_applied == ledger.facts_applied and decision.ledger.applied_offset == 7
     assert not decision.remember_offset  # no id memory: a copy finds the watermark at its instant
     copy = decide(decision.ledger, None, tick, 8, POLICY)  # the same fact again, from another worker
-    assert copy.ledger is None and copy.publish is None
+    assert copy.ledger is None and copy.publish is None and copy.duplicate  # counted as a duplicate
     unchanged = decide(ledger, None, clock_fact("ten_seller", T0 + 10 * DAY_MS), 9, POLICY)
     assert unchanged.ledger is None  # a tick from an outdated copy that changes nothing writes nothing
     replayed = decide(decision.ledger, 7, tick, 7, POLICY)  # read again after a crash
