@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from parkos.errors import FailedPrecondition, ParkError
 from parkos.ids import new_correlation_id
@@ -61,7 +61,8 @@ class PoolCloser:
     """Looks for due pools every ``interval`` seconds and closes them."""
 
     def __init__(
-        self, store: TradesStore, *, clock: Callable[[], datetime], interval: float = 1.0, batch: int = 20
+        self, store: TradesStore, *, clock: Callable[[], datetime], interval: float = 1.0, batch: int = 20,
+        waiting_retry: timedelta = timedelta(seconds=30),
     ) -> None:
         self._store = store
         self._clock = clock
@@ -69,6 +70,10 @@ class PoolCloser:
         self._batch = batch
         self._task: asyncio.Task[None] | None = None
         self.closed = 0
+        # pools that could not close yet (their seller's rate unknown) -> when to try again: many
+        # of them must not cost a transaction and a warning each, every look
+        self._waiting_retry = waiting_retry
+        self._waiting: dict[str, datetime] = {}
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="pool-closer")
@@ -87,11 +92,13 @@ class PoolCloser:
         of the queue never keep the others from closing.
         """
         now = self._clock()
+        self._waiting = {pool_id: at for pool_id, at in self._waiting.items() if at > now}
         closed, after = 0, None
         while True:
             due = await self._store.due_pools(now, self._batch, after=after)
             for pool in due:
-                closed += await self._close_one(pool.pool_id, now)
+                if self._waiting.get(pool.pool_id, now) <= now:
+                    closed += await self._close_one(pool.pool_id, now)
             if len(due) < self._batch:
                 break
             after = due[-1]
@@ -103,12 +110,15 @@ class PoolCloser:
             pool = await close_pool(self._store, pool_id, now=now)
         except FailedPrecondition as error:
             # e.g. the seller's fee rate is not known yet: the pool waits for it, nobody can join
-            log.warning("pool not closed yet", pool_id=pool_id, reason=error.message)
+            log.warning("pool not closed yet", pool_id=pool_id, reason=error.message,
+                        retry_in_s=self._waiting_retry.total_seconds())
+            self._waiting[pool_id] = now + self._waiting_retry
             return 0
         except (ParkError, PyMongoError) as error:  # e.g. a concurrent change outlived the retries: next look
             log.warning("pool close failed, will retry", pool_id=pool_id, error=str(error),
                         error_type=type(error).__name__)
             return 0
+        self._waiting.pop(pool_id, None)
         if pool is None:
             return 0
         log.info("pool closed", pool_id=pool_id, status=str(pool.status), members=pool.members,

@@ -306,6 +306,9 @@ class TradesStore:
                                              name="buyer_valid_until")
         pools = self.db[POOLS]
         await pools.create_index([("status", ASCENDING), ("closes_at", ASCENDING)], name="due")
+        # the pool closer pages through due pools in (closes_at, _id) order
+        await pools.create_index([("status", ASCENDING), ("closes_at", ASCENDING), ("_id", ASCENDING)],
+                                 name="due_in_order")
         await pools.create_index([("product_id", ASCENDING), ("_id", ASCENDING)], name="product_then_id")
         await pools.create_index([("seller_tenant_id", ASCENDING), ("_id", ASCENDING)], name="seller_then_id")
         await self.db[DIRECTORY].create_index("kind", name="kind")

@@ -101,3 +101,25 @@ def test_a_bad_set_at_start_stops_the_start(folder: Path, ca: Issuer) -> None:
         read_certificate_set(folder / "tls.crt", folder / "tls.key", None)
     with pytest.raises(CertificateError):
         CertificateFiles(folder / "tls.crt", folder / "tls.key")
+
+
+def test_the_expiry_gauge_has_a_sample_only_once_a_certificate_is_served(folder: Path) -> None:
+    from prometheus_client import REGISTRY
+
+    name = "parkos_grpc_tls_certificate_expiry_timestamp_seconds"
+    before = REGISTRY.get_sample_value(name, {"certificate": "server"})
+    assert REGISTRY.get_sample_value(name) is None  # never an unlabelled 0 for a plaintext process
+    files = CertificateFiles(folder / "tls.crt", folder / "tls.key")
+    assert REGISTRY.get_sample_value(name, {"certificate": "server"}) == files.current.not_after.timestamp()
+    assert before is None or before > 0
+
+
+def test_an_encrypted_key_is_a_certificate_error(folder: Path, ca: Issuer) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key((folder / "tls.key").read_bytes(), password=None)
+    encrypted = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.BestAvailableEncryption(b"secret"))
+    (folder / "tls.key").write_bytes(encrypted)
+    with pytest.raises(CertificateError, match="does not parse"):
+        read_certificate_set(folder / "tls.crt", folder / "tls.key", None)

@@ -192,14 +192,18 @@ async def test_pools_that_cannot_close_yet_do_not_keep_the_others_from_closing(
         stuck = [await _open(trades_park, unrated, seconds=3.0) for _ in range(3)]
         good = await _open(trades_park, await trades_park.trader(), seconds=3.5)  # due after the stuck ones
         await _until_due(good)
-        closer = PoolCloser(trades_park.service.store, clock=park_clock, batch=2)  # type: ignore[attr-defined]
+        later = [timedelta(0)]
+        closer = PoolCloser(trades_park.service.store, clock=lambda: park_clock() + later[0],  # type: ignore[attr-defined]
+                            batch=2, waiting_retry=timedelta(seconds=30))
         assert await closer.close_due() == 1
         assert (await trades_park.admin.GetPool(trades_pb2.GetPoolRequest(pool_id=good.pool_id))).status == \
             trades_pb2.POOL_STATUS_CLOSED
         for pool in stuck:
             still = await trades_park.admin.GetPool(trades_pb2.GetPoolRequest(pool_id=pool.pool_id))
             assert still.status == trades_pb2.POOL_STATUS_OPEN
-        await trades_park.set_fee("sp-unrated", 100)  # the rate arrives: they close too
+        await trades_park.set_fee("sp-unrated", 100)  # the rate arrives: they close too,
+        assert await closer.close_due() == 0  # once their wait before the next try is over
+        later[0] = timedelta(seconds=31)
         assert await closer.close_due() == 3
     finally:
         for replica in replicas:

@@ -28,9 +28,12 @@ from parkos.logging import get_logger
 
 log = get_logger(__name__)
 
+# Labelled, so that a process without TLS exports no sample at all (rather than a 0 that an
+# "expires within N days" alert would read as long expired).
 _NOT_AFTER = Gauge(
     "parkos_grpc_tls_certificate_expiry_timestamp_seconds",
     "When the certificate the gRPC server presents to new connections expires (Unix time)",
+    ["certificate"],
 )
 _LOOK_EVERY_SECONDS = 1.0
 
@@ -65,7 +68,7 @@ def read_certificate_set(cert_file: Path, key_file: Path, ca_file: Path | None) 
         private_key = serialization.load_pem_private_key(key, password=None)
         if client_ca is not None:
             x509.load_pem_x509_certificates(client_ca)
-    except ValueError as error:
+    except (ValueError, TypeError) as error:  # TypeError: an encrypted key (no password is given)
         raise CertificateError(f"a certificate file does not parse: {error}") from None
     if _public_bytes(leaf.public_key()) != _public_bytes(private_key.public_key()):
         raise CertificateError(f"{key_file} is not the key of the certificate in {cert_file}")
@@ -88,7 +91,7 @@ class CertificateFiles:
         self._looked_at = clock()
         self._stamp = self._file_stamp()
         self.current = read_certificate_set(cert_file, key_file, ca_file)  # a bad set at start stops the start
-        _NOT_AFTER.set(self.current.not_after.timestamp())
+        _NOT_AFTER.labels("server").set(self.current.not_after.timestamp())
         self.reloads = 0
 
     @property
@@ -113,7 +116,7 @@ class CertificateFiles:
                         error=str(error), expires=self.current.not_after.isoformat())
             return None
         self.current, self.reloads = renewed, self.reloads + 1
-        _NOT_AFTER.set(renewed.not_after.timestamp())
+        _NOT_AFTER.labels("server").set(renewed.not_after.timestamp())
         log.info("tls certificate reloaded", expires=renewed.not_after.isoformat())
         return renewed.configuration()
 
