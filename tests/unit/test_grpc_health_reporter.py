@@ -138,3 +138,19 @@ async def test_a_check_ignoring_cancellation_holds_close_only_for_the_check_time
     assert await _status(reporter) == health_pb2.HealthCheckResponse.NOT_SERVING
     await asyncio.sleep(0.05)
     assert len(calls) == 2  # no check ran after close()
+
+
+async def test_liveness_is_serving_while_readiness_fails_and_not_after_shutdown() -> None:
+    from parkos.grpc.health import LIVENESS_SERVICE
+
+    async def waiting_for_kafka() -> bool:
+        return False
+
+    reporter = HealthReporter({"probe": waiting_for_kafka}, interval=60, timeout=5, logger=structlog.get_logger())
+    await reporter.prepare()
+    assert await _status(reporter, LIVENESS_SERVICE) == health_pb2.HealthCheckResponse.NOT_SERVING  # not started
+    await reporter.open()
+    assert await _status(reporter) == health_pb2.HealthCheckResponse.NOT_SERVING  # not ready: no traffic
+    assert await _status(reporter, LIVENESS_SERVICE) == health_pb2.HealthCheckResponse.SERVING  # but not restarted
+    await reporter.close()
+    assert await _status(reporter, LIVENESS_SERVICE) == health_pb2.HealthCheckResponse.NOT_SERVING

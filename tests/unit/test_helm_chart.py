@@ -185,6 +185,9 @@ def test_probes_ask_grpc_health_and_the_worker_its_metrics(case):
                 expected_port = values["tls"]["healthPort"] if tls else svc["grpcPort"]
                 assert action["grpc"]["port"] == expected_port, (name, probe)
                 assert "httpGet" not in action and "tcpSocket" not in action and "exec" not in action
+                # readiness follows MongoDB and Kafka; a pod waiting for them must not be restarted
+                wanted = "" if probe == "readinessProbe" else values["probes"]["livenessGrpcService"]
+                assert action["grpc"].get("service", "") == wanted, (name, probe)
             else:
                 assert action["httpGet"] == {"path": "/metrics", "port": "metrics"}, (name, probe)
 

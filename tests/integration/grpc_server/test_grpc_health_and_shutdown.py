@@ -58,6 +58,8 @@ async def test_readiness_checks_decide_serving() -> None:
     await failing.start()
     try:
         assert await health(f"127.0.0.1:{failing.port}") == health_pb2.HealthCheckResponse.NOT_SERVING
+        # not ready, yet alive: the liveness probe must not restart a replica waiting for its store
+        assert await health(f"127.0.0.1:{failing.port}", "parkos.liveness") == health_pb2.HealthCheckResponse.SERVING
     finally:
         await failing.stop(grace=0)
 

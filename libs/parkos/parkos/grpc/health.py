@@ -5,6 +5,11 @@ A server is SERVING only when it has started, nobody switched it off with
 then every ``interval`` seconds, so a lost MongoDB turns the service NOT_SERVING and
 load balancers stop sending it traffic until it comes back.
 
+Liveness is a service of its own, ``parkos.liveness``: SERVING from the moment the server
+has started until shutdown, whatever the readiness checks say. A liveness probe asks it,
+so a replica waiting for MongoDB or Kafka is taken out of the load balancer but not
+restarted over and over; one whose event loop hangs does not answer and is.
+
 ``close()`` always returns promptly, even with a check in flight: each check is bounded
 with ``asyncio.timeout`` (not ``asyncio.wait_for``, which on Python 3.11 can lose a
 cancellation that arrives as the check completes, gh-86296, and so left the checking
@@ -28,6 +33,7 @@ ReadinessCheck = Callable[[], Awaitable[object]]
 _RECANCEL_EVERY = 0.1
 _STOP_MARGIN = 1.0
 
+LIVENESS_SERVICE = "parkos.liveness"
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
@@ -65,11 +71,13 @@ class HealthReporter:
 
     async def prepare(self) -> None:
         """Mark everything NOT_SERVING before the port opens (the servicer starts SERVING)."""
+        await self.servicer.set(LIVENESS_SERVICE, _NOT_SERVING)
         await self._publish()
 
     async def open(self) -> None:
-        """After the server started: run the checks, publish, and keep checking."""
+        """After the server started: alive; run the checks, publish, and keep checking."""
         self._started = True
+        await self.servicer.set(LIVENESS_SERVICE, _SERVING)
         await self.refresh()
         if self._checks:
             self._loop_task = asyncio.create_task(self._check_forever(), name="parkos-readiness")
