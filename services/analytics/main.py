@@ -16,7 +16,7 @@ import asyncio
 from pathlib import Path
 
 from parkos.auth import RevocationList, TokenVerifier
-from parkos.auth.revocation_feed import follow_revocations
+from parkos.auth.revocation_feed import REVOCATIONS_WAIT_SECONDS, follow_revocations
 from parkos.clock import Clock, park_clock
 from parkos.config import load_settings
 from parkos.events.provisioning import ensure_topics
@@ -31,7 +31,6 @@ from services.analytics.store import LedgerFollower, ParkView, open_ledger_consu
 from services.analytics.tables import LEDGERS
 
 log = get_logger(__name__)
-REVOCATIONS_WAIT_SECONDS = 15.0
 
 
 class AnalyticsService:

@@ -27,6 +27,7 @@ from enum import StrEnum
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from parkos.events import MalformedEvent
+from parkos.events.follower import reached
 from parkos.logging import get_logger
 
 from services.analytics.domain.ledger import TenantLedger
@@ -285,19 +286,12 @@ class LedgerFollower:
             for records in batches.values():
                 for record in records:
                     self._apply(record.value)
-            if target and await self._reached(consumer, target):
+            if target and await reached(consumer, target):
                 target = {}
                 self.caught_up.set()
                 log.info("ledger view caught up", tenants=len(self._view), records=self._view.applied)
             elif not target and not self.caught_up.is_set():
                 self.caught_up.set()
-
-    @staticmethod
-    async def _reached(consumer: AIOKafkaConsumer, target: dict[TopicPartition, int]) -> bool:
-        for tp, end in target.items():
-            if await consumer.position(tp) < end:
-                return False
-        return True
 
     def _apply(self, raw: bytes | None) -> None:
         if raw is None:

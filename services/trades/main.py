@@ -16,7 +16,7 @@ import secrets
 from pathlib import Path
 
 from parkos.auth import RevocationList, TokenVerifier
-from parkos.auth.revocation_feed import follow_revocations
+from parkos.auth.revocation_feed import REVOCATIONS_WAIT_SECONDS, follow_revocations
 from parkos.clock import Clock, park_clock
 from parkos.config import load_settings
 from parkos.events import TopicSpec
@@ -39,7 +39,6 @@ from services.trades.settings import TradesSettings
 from services.trades.store import TradesStore
 
 log = get_logger(__name__)
-REVOCATIONS_WAIT_SECONDS = 15.0
 
 
 class TradesService:

@@ -19,6 +19,9 @@ from parkos.events.follower import TopicFollower, open_follower_consumer
 from parkos.events.topics import TENANTS
 
 CREDENTIAL_REVOKED = payload_type_name(events_pb2.CredentialRevoked)
+# How long a starting service waits for the revocations made before it started; it then serves
+# anyway, NOT_SERVING and answering UNAVAILABLE until they are read.
+REVOCATIONS_WAIT_SECONDS = 15.0
 
 
 def apply_revocation(revocations: RevocationList, envelope: Envelope) -> bool:

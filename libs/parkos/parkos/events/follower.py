@@ -104,7 +104,7 @@ class TopicFollower:
                 continue
             if target is None and consumer.assignment():
                 target = await consumer.end_offsets(list(consumer.assignment()))
-            if target is not None and await _reached(consumer, target):
+            if target is not None and await reached(consumer, target):
                 self.caught_up.set()
                 self._on_caught_up()
                 log.info("topic follower caught up", follower=self._name, applied=self.applied)
@@ -124,7 +124,8 @@ class TopicFollower:
         self.applied += 1
 
 
-async def _reached(consumer: AIOKafkaConsumer, target: dict[TopicPartition, int]) -> bool:
+async def reached(consumer: AIOKafkaConsumer, target: dict[TopicPartition, int]) -> bool:
+    """Whether ``consumer`` has read every partition of ``target`` up to its offset there."""
     for partition, end in target.items():
         if await consumer.position(partition) < end:
             return False

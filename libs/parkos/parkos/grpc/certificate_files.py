@@ -63,6 +63,11 @@ def read_certificate_set(cert_file: Path, key_file: Path, ca_file: Path | None) 
         client_ca = ca_file.read_bytes() if ca_file is not None else None
     except OSError as error:
         raise CertificateError(f"cannot read a certificate file: {error}") from None
+    return certificate_set(chain, key, client_ca)
+
+
+def certificate_set(chain: bytes, key: bytes, client_ca: bytes | None) -> CertificateSet:
+    """Check PEM contents as read from the files; raises CertificateError naming what is wrong."""
     try:
         leaf = x509.load_pem_x509_certificates(chain)[0]
         private_key = serialization.load_pem_private_key(key, password=None)
@@ -71,7 +76,7 @@ def read_certificate_set(cert_file: Path, key_file: Path, ca_file: Path | None) 
     except (ValueError, TypeError) as error:  # TypeError: an encrypted key (no password is given)
         raise CertificateError(f"a certificate file does not parse: {error}") from None
     if _public_bytes(leaf.public_key()) != _public_bytes(private_key.public_key()):
-        raise CertificateError(f"{key_file} is not the key of the certificate in {cert_file}")
+        raise CertificateError("the key file is not the key of the certificate")
     return CertificateSet(key=key, chain=chain, client_ca=client_ca, not_after=leaf.not_valid_after_utc)
 
 
@@ -89,8 +94,8 @@ class CertificateFiles:
         self._files = (cert_file, key_file, ca_file)
         self._clock = clock
         self._looked_at = clock()
-        self._stamp = self._file_stamp()
         self.current = read_certificate_set(cert_file, key_file, ca_file)  # a bad set at start stops the start
+        self._contents = (self.current.chain, self.current.key, self.current.client_ca)
         _NOT_AFTER.labels("server").set(self.current.not_after.timestamp())
         self.reloads = 0
 
@@ -105,12 +110,12 @@ class CertificateFiles:
         if now - self._looked_at < _LOOK_EVERY_SECONDS:
             return None
         self._looked_at = now
-        stamp = self._file_stamp()
-        if stamp == self._stamp:
+        contents = tuple(_contents(path) for path in self._files)
+        if contents == self._contents:
             return None
-        self._stamp = stamp  # a bad set is reported once, and read again when the files change again
+        self._contents = contents  # a bad set is reported once, and checked again when the files change again
         try:
-            renewed = read_certificate_set(*self._files)
+            renewed = self._checked(*contents)
         except CertificateError as error:
             log.warning("tls certificate files changed but are not usable; still serving the previous certificate",
                         error=str(error), expires=self.current.not_after.isoformat())
@@ -120,12 +125,16 @@ class CertificateFiles:
         log.info("tls certificate reloaded", expires=renewed.not_after.isoformat())
         return renewed.configuration()
 
-    def _file_stamp(self) -> tuple[bytes | None, ...]:
-        # reading follows the symlinks a Kubernetes Secret volume swaps atomically on update
-        return tuple(_contents(path) for path in self._files if path is not None)
+    def _checked(self, chain: bytes | None, key: bytes | None, client_ca: bytes | None) -> CertificateSet:
+        if chain is None or key is None or (client_ca is None and self.requires_client_certificate):
+            raise CertificateError("a certificate file cannot be read")
+        return certificate_set(chain, key, client_ca)
 
 
-def _contents(path: Path) -> bytes | None:
+def _contents(path: Path | None) -> bytes | None:
+    # reading follows the symlinks a Kubernetes Secret volume swaps atomically on update
+    if path is None:
+        return None
     try:
         return path.read_bytes()
     except OSError:

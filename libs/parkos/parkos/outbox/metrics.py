@@ -1,12 +1,12 @@
 """Prometheus figures for the outbox: how much is waiting and how old the oldest row is."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from prometheus_client import Counter, Gauge
 from pymongo.asynchronous.collection import AsyncCollection
 
+from parkos.clock import Clock, park_clock
 from parkos.outbox.scan import UNSENT
 
 _PUBLISHED = Counter("parkos_outbox_published_total", "Outbox rows published to Kafka", ["service"])
@@ -21,14 +21,10 @@ _UNMARKED = Gauge(
 )
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class OutboxMetrics:
     """The outbox figures of one service."""
 
-    def __init__(self, service: str, *, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, service: str, *, clock: Clock = park_clock) -> None:
         self._service = service
         self._clock = clock
         self._oldest_created_at: datetime | None = None
