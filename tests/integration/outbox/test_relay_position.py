@@ -126,6 +126,30 @@ async def test_a_row_committed_after_a_newer_id_was_published_is_not_skipped(out
     assert sorted(event_ids(records)) == sorted([older.event_id, newer.event_id])
 
 
+async def test_a_row_committed_behind_the_scan_is_published_before_the_newer_rows_of_its_key(outbox, infra):
+    client, db, topic, make_relay = outbox
+    late = envelope(0)  # its id is built first, so the scan passes it on its first page ...
+    backlog = [event_id for amount in range(1, 1201) for event_id in await commit(client, db, topic, envelope(amount, "bulk"))]
+    async with client.start_session() as session:
+        await session.start_transaction()  # ... while it is not committed yet
+        await append_to_outbox(db, session, topic, [late])
+        relay = make_relay(batch_size=20)
+        await relay.start()
+        try:
+            await wait_until(lambda: _published(relay, 1))  # the scan is past `late`'s id
+            await session.commit_transaction()
+            newer = await commit(client, db, topic, envelope(1, "acct"))  # a later row of `late`'s key
+            scanning = await db.outbox.count_documents({"sent": False, "key": "bulk"})
+            relay.notify()
+            await wait_until(lambda: all_marked(db), timeout=60)
+        finally:
+            await relay.stop()
+    assert scanning > 0, "the scan ended before the newer row was committed: the test proves nothing"
+    records = await read_topic(infra.kafka_bootstrap, topic, expect=len(backlog) + 2)
+    of_the_key = [event_id for event_id, record in zip(event_ids(records), records, strict=True) if record.key == b"acct"]
+    assert of_the_key == [late.event_id, *newer]
+
+
 async def test_only_the_relay_holding_the_lease_publishes(outbox, infra):
     client, db, topic, make_relay = outbox
     relays = [make_relay(), make_relay()]

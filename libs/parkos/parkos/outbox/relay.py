@@ -41,17 +41,15 @@ class OutboxRelay:
     rows not marked sent. Consumers de-duplicate by event_id. One relay per service
     database publishes at a time (a lease); the others stand by.
 
-    Two known gaps, both needing a rare coincidence (found in review, 2026-11-23; not fixed):
-    - the scan reads pages in _id order while writes go on, so a row committed during the
-      scan with an _id below the page already read comes only through the stream, after a
-      later row of the same key the scan found: per-key order can break on that one start.
-      A scan that sees only rows committed before the stream opened (a snapshot read at the
-      stream's start time) would close it.
-    - the lease fences the store, not Kafka: a relay that lost its lease while its producer
-      still held unacknowledged batches (a broker outage longer than the lease) may deliver
-      them after its successor re-sent them and newer rows; consumers de-duplicate, but a
-      compacted topic can keep the older copy as the key's last value. A transactional
-      producer per service (its successor's init fences the old one) would close it.
+    A known gap, needing a rare coincidence (found in review, 2026-11-23; not fixed):
+    the lease fences the store, not Kafka: a relay that lost its lease while its producer
+    still held unacknowledged batches (a broker outage longer than the lease) may deliver
+    them after its successor re-sent them and newer rows; consumers de-duplicate, but a
+    compacted topic can keep the older copy as the key's last value. A transactional
+    producer per service (its successor's init fences the old one) would close it.
+    (The other gap that review found, a scan breaking a key's order on a start without
+    position, is closed: the scan stops at the highest _id when the stream opened, see
+    `scan.unsent_pages`.)
     """
 
     def __init__(

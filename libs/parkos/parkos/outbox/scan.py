@@ -14,21 +14,40 @@ from pymongo.asynchronous.collection import AsyncCollection
 UNSENT = {"sent": False}
 
 
-async def unsent_batch(outbox: AsyncCollection, limit: int, *, after_id: str | None = None) -> list[dict]:
-    """Up to `limit` unsent rows in _id order, starting after `after_id`."""
-    query = dict(UNSENT) if after_id is None else {**UNSENT, "_id": {"$gt": after_id}}
+async def unsent_batch(outbox: AsyncCollection, limit: int, *, after_id: str | None = None,
+                       up_to_id: str | None = None) -> list[dict]:
+    """Up to `limit` unsent rows in _id order, after `after_id` and up to `up_to_id` (both optional)."""
+    ids = {**({"$gt": after_id} if after_id is not None else {}), **({"$lte": up_to_id} if up_to_id is not None else {})}
+    query = {**UNSENT, "_id": ids} if ids else dict(UNSENT)
     return await outbox.find(query).sort("_id", 1).limit(limit).to_list()
 
 
-async def unsent_pages(outbox: AsyncCollection, page_size: int) -> AsyncIterator[list[dict]]:
-    """Every row unsent when its page is read, page by page in _id order.
+async def highest_id(outbox: AsyncCollection) -> str | None:
+    """The highest _id in the outbox (sent or not), None when it is empty."""
+    rows = await outbox.find({}, {"_id": 1}).sort("_id", -1).limit(1).to_list()
+    return rows[0]["_id"] if rows else None
+
+
+async def unsent_pages(outbox: AsyncCollection, page_size: int, *, up_to_id: str | None) -> AsyncIterator[list[dict]]:
+    """Every row up to `up_to_id` unsent when its page is read, page by page in _id order.
 
     Paging on _id (not re-reading `sent: False` from the start) keeps each page's cost to
     its own rows even while the rows already handed out are still unmarked. A row that
     commits behind the pages already read is not returned: the caller's change stream,
     opened before the scan, delivers it.
+
+    `up_to_id`: the highest _id when the change stream had opened (`highest_id`), None for
+    an empty outbox (nothing to scan). Rows above it committed after the stream opened, so
+    the stream delivers them, in commit order. Scanning them too could break a key's order:
+    a row committing behind the pages already read comes only through the stream, after
+    the scan, so a later row of its key that the scan found would be published first. Since
+    a key's rows are written by transactions that conflict on its aggregate, a later row's
+    id is built after the earlier row committed, i.e. above the mark once that commit
+    came after the stream opened.
     """
+    if up_to_id is None:
+        return
     after_id = None
-    while rows := await unsent_batch(outbox, page_size, after_id=after_id):
+    while rows := await unsent_batch(outbox, page_size, after_id=after_id, up_to_id=up_to_id):
         yield rows
         after_id = rows[-1]["_id"]

@@ -25,7 +25,7 @@ from parkos.outbox.marker import SentMarker
 from parkos.outbox.metrics import OutboxMetrics
 from parkos.outbox.position import RelayPosition
 from parkos.outbox.publish import InFlightBatches
-from parkos.outbox.scan import unsent_pages
+from parkos.outbox.scan import highest_id, unsent_pages
 from parkos.outbox.waiting import wait_set
 
 log = get_logger(__name__)
@@ -98,7 +98,9 @@ class PublishingSession:
 
     async def _read(self, reader: ChangeReader, *, scan_first: bool) -> None:
         if scan_first:
-            async for rows in unsent_pages(self._parts.outbox, self._options.batch_size):
+            # the mark is read after the stream opened: every row above it comes through the stream
+            mark = await highest_id(self._parts.outbox)
+            async for rows in unsent_pages(self._parts.outbox, self._options.batch_size, up_to_id=mark):
                 for row in rows:
                     reader.scanned.add(row["_id"])
                     await self._queue.put(Committed(row, None))
