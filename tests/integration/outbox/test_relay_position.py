@@ -1,9 +1,11 @@
-"""The relay's stored position: a restart resumes after it, and without one nothing is lost."""
+"""The relay's stored position (a restart resumes after it, and without one nothing is lost) and its lease."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from park.common.v1.money_pb2 import Money
 
 from parkos.events import build_envelope, parse_envelope
@@ -11,6 +13,7 @@ from parkos.events.provisioning import ensure_topics
 from parkos.events.topics import TopicSpec
 from parkos.mongo import connect_mongo, run_in_transaction
 from parkos.outbox import OutboxRelay, append_to_outbox, ensure_outbox_indexes, open_idempotent_producer
+from parkos.outbox.lease import RelayLease
 from parkos.outbox.position import POSITIONS_COLLECTION, RelayPosition
 from tests.support.kafka import read_topic
 
@@ -166,6 +169,34 @@ async def test_only_the_relay_holding_the_lease_publishes(outbox, infra):
             await relay.stop()
     assert min(relay.published for relay in relays) == 0, "both relays published"
     assert len(set(event_ids(await read_topic(infra.kafka_bootstrap, topic, expect=20)))) == 20
+
+
+async def test_the_lease_stays_held_until_the_relays_producer_has_stopped(outbox, infra):
+    client, db, topic, _ = outbox
+    stopping = asyncio.Event()
+
+    class SlowToStopProducer(AIOKafkaProducer):
+        """A real producer whose stop takes as long as the test says, as in a broker outage."""
+
+        async def stop(self) -> None:
+            await stopping.wait()
+            await super().stop()
+
+    relay = OutboxRelay(db, lambda: SlowToStopProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all",
+                                                       enable_idempotence=True),
+                        service="test", lease_seconds=0.6)
+    await relay.start()
+    await commit(client, db, topic, envelope(1))
+    relay.notify()
+    await wait_until(lambda: _published(relay, 1))
+    stopped = asyncio.create_task(relay.stop())
+    rival = RelayLease(db, owner="rival", ttl=timedelta(seconds=0.6))
+    for _ in range(8):  # four lease lifetimes while the producer is still stopping
+        await asyncio.sleep(0.3)
+        assert not await rival.acquire(), "a successor took the lease while the old producer could still deliver"
+    stopping.set()
+    await stopped
+    assert await rival.acquire(), "the lease was not released once the producer had stopped"
 
 
 async def _published(relay: OutboxRelay, count: int) -> bool:

@@ -1,10 +1,13 @@
 """A lease in Mongo so that one relay per service publishes at a time (replicas stand by)."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 LEASES_COLLECTION = "outbox_lease"
 
@@ -30,6 +33,23 @@ class RelayLease:
             # the lease exists, is live, and is someone else's: the upsert collided with it
             return False
         return True  # the filter matched (ours, or expired) or there was no lease yet
+
+    @contextlib.asynccontextmanager
+    async def kept(self) -> AsyncIterator[None]:
+        """Renew the lease in the background while the block runs (it may outlast the lease)."""
+        renewing = asyncio.create_task(self._renew_forever())
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def _renew_forever(self) -> None:
+        while True:
+            with contextlib.suppress(PyMongoError):
+                await self.acquire()
+            await asyncio.sleep(self.renew_every)
 
     async def release(self) -> None:
         """Give the lease up at shutdown so a standby takes over at once."""

@@ -41,15 +41,16 @@ class OutboxRelay:
     rows not marked sent. Consumers de-duplicate by event_id. One relay per service
     database publishes at a time (a lease); the others stand by.
 
-    A known gap, needing a rare coincidence (found in review, 2026-11-23; not fixed):
-    the lease fences the store, not Kafka: a relay that lost its lease while its producer
-    still held unacknowledged batches (a broker outage longer than the lease) may deliver
-    them after its successor re-sent them and newer rows; consumers de-duplicate, but a
-    compacted topic can keep the older copy as the key's last value. A transactional
-    producer per service (its successor's init fences the old one) would close it.
-    (The other gap that review found, a scan breaking a key's order on a start without
-    position, is closed: the scan stops at the highest _id when the stream opened, see
-    `scan.unsent_pages`.)
+    Fencing: the lease fences the store, not Kafka. A relay's producer keeps the lease while
+    it stops, however long its held batches take to be delivered or to fail (a broker
+    outage), so a successor only starts once the old producer can deliver nothing more.
+    A gap remains (found in review, 2026-11-23): a relay whose renewals stall past the
+    lease (a process paused, or cut off from the store but not from Kafka) can still
+    deliver rows it had already read after its successor re-sent them and newer rows;
+    consumers de-duplicate, but a compacted topic can keep the older copy as the key's last
+    value. A transactional producer per service (its successor's init fences the old one)
+    would close it. (The review's other gap, a scan breaking a key's order on a start
+    without position, is closed: see `scan.unsent_pages`.)
     """
 
     def __init__(
@@ -125,6 +126,7 @@ class OutboxRelay:
             try:
                 if await self._lease.acquire():
                     await self._publish_while_leased()
+                    await self._close_producer()  # the lease was lost: nothing more may reach Kafka from here
                 else:
                     self._metrics.standing_by()
                     await asyncio.sleep(self._lease.renew_every)
@@ -154,6 +156,11 @@ class OutboxRelay:
     async def _close_producer(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
-            with contextlib.suppress(Exception):
-                await producer.stop()
+            # Until it has stopped, the producer may still deliver the batches it holds (in a
+            # broker outage, until its request timeout, far longer than the lease). The lease
+            # stays ours meanwhile, so no successor can publish newer rows that these would
+            # then land after (on a compacted topic, the older copy would become the key's value).
+            async with self._lease.kept():
+                with contextlib.suppress(Exception):
+                    await producer.stop()
 
