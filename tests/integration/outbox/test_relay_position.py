@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -199,8 +202,37 @@ async def test_the_lease_stays_held_until_the_relays_producer_has_stopped(outbox
     assert await rival.acquire(), "the lease was not released once the producer had stopped"
 
 
+async def test_a_relay_cut_off_from_the_store_stops_publishing_before_its_lease_can_pass_on(outbox, infra):
+    client, db, topic, make_relay = outbox
+    store = int((Path(os.environ.get("PARKOS_INFRA_DIR", infra.root / ".infra")) / "secantus" / "secantus.pid").read_text())
+    relay = make_relay(lease_seconds=1.5)
+    await relay.start()
+    try:
+        await commit(client, db, topic, envelope(1))
+        relay.notify()
+        await wait_until(lambda: _published(relay, 1))
+        assert relay.session is not None and relay.session.sending
+        os.kill(store, signal.SIGSTOP)  # the store stops answering; Kafka still would
+        try:
+            await wait_until(lambda: _not_sending(relay), timeout=6)
+        finally:
+            os.kill(store, signal.SIGCONT)
+        lease = relay._lease
+        assert relay.session.stopped_sending_at < lease.renewed_at + 1.5, "it sent after a successor could take over"
+        later = await commit(client, db, topic, envelope(2))
+        relay.notify()
+        await wait_until(lambda: all_marked(db))  # the store is back: the relay takes its lease up again
+    finally:
+        await relay.stop()
+    assert event_ids(await read_topic(infra.kafka_bootstrap, topic, expect=2))[-1] == later[0]
+
+
 async def _published(relay: OutboxRelay, count: int) -> bool:
     return relay.published >= count
+
+
+async def _not_sending(relay: OutboxRelay) -> bool:
+    return relay.session is not None and not relay.session.sending
 
 
 async def _has_position(db) -> bool:

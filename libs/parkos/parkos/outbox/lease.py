@@ -19,9 +19,28 @@ class RelayLease:
         self._leases = db[LEASES_COLLECTION]
         self._owner = owner
         self._ttl = ttl
+        # event-loop time until which this relay may publish: a sixth of the lease short of the
+        # earliest instant a successor may take it over (counted from before the last renewal
+        # was sent), so what was handed to Kafka has time to land first
+        self.renewed_at: float | None = None
+        self.held_until: float | None = None
 
     async def acquire(self) -> bool:
         """Take or renew the lease; False while another live relay holds it."""
+        started = asyncio.get_running_loop().time()
+        held = await self._take_or_renew()
+        if held:
+            seconds = self._ttl.total_seconds()
+            self.renewed_at, self.held_until = started, started + seconds - seconds / 6
+        return held
+
+    def seconds_left(self) -> float:
+        """How long this relay may still publish on its last renewal (0 when it holds none)."""
+        if self.held_until is None:
+            return 0.0
+        return max(self.held_until - asyncio.get_running_loop().time(), 0.0)
+
+    async def _take_or_renew(self) -> bool:
         now = datetime.now(UTC)
         try:
             await self._leases.find_one_and_update(

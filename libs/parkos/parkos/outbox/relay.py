@@ -41,16 +41,18 @@ class OutboxRelay:
     rows not marked sent. Consumers de-duplicate by event_id. One relay per service
     database publishes at a time (a lease); the others stand by.
 
-    Fencing: the lease fences the store, not Kafka. A relay's producer keeps the lease while
-    it stops, however long its held batches take to be delivered or to fail (a broker
-    outage), so a successor only starts once the old producer can deliver nothing more.
-    A gap remains (found in review, 2026-11-23): a relay whose renewals stall past the
-    lease (a process paused, or cut off from the store but not from Kafka) can still
-    deliver rows it had already read after its successor re-sent them and newer rows;
-    consumers de-duplicate, but a compacted topic can keep the older copy as the key's last
-    value. A transactional producer per service (its successor's init fences the old one)
-    would close it. (The review's other gap, a scan breaking a key's order on a start
-    without position, is closed: see `scan.unsent_pages`.)
+    Fencing: the lease fences the store, not Kafka. So a relay stops handing rows to Kafka
+    when a renewal has not come back before its last one runs out, a sixth of the lease
+    before a successor may take over (the store unreachable or stalled); and its producer
+    keeps the lease while it stops, however long its held batches take to be delivered or
+    to fail (a broker outage), so a successor only starts once the old producer can deliver
+    nothing more. A gap remains (found in review, 2026-11-23): a relay process paused past
+    its lease, or a batch held up in the network longer than the sixth of a lease, can
+    still land after its successor re-sent those rows and newer ones; consumers
+    de-duplicate, but a compacted topic can keep the older copy as the key's last value. A
+    transactional producer per service (its successor's init fences the old one) would
+    close it. (The review's other gap, a scan breaking a key's order on a start without
+    position, is closed: see `scan.unsent_pages`.)
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class OutboxRelay:
         self._task: asyncio.Task | None = None
         self._producer: AIOKafkaProducer | None = None
         self.published = 0
+        self.session: PublishingSession | None = None  # the last leased run (tests and tools look at it)
 
     def notify(self) -> None:
         """Call after a commit that appended events: the relay looks for them without waiting for its poll."""
@@ -141,7 +144,8 @@ class OutboxRelay:
             outbox=self._outbox, position=self._position, lease=self._lease, producer=await self._open_producer(),
             metrics=self._metrics, wake=self._wake, on_published=self._count_published,
         )
-        await PublishingSession(parts, self._options).run()
+        self.session = PublishingSession(parts, self._options)
+        await self.session.run()
 
     def _count_published(self, count: int) -> None:
         self.published += count

@@ -65,6 +65,8 @@ class PublishingSession:
         self._options = options
         self._queue: asyncio.Queue[Committed] = asyncio.Queue(maxsize=2 * options.batch_size)
         self._marker = SentMarker(parts.outbox, parts.position)
+        self.sending = False  # True while rows may be handed to Kafka
+        self.stopped_sending_at: float | None = None  # event-loop time
 
     async def run(self) -> None:
         """Publish until the lease is lost (returns) or a stage fails (raises)."""
@@ -79,6 +81,7 @@ class PublishingSession:
         reader = ChangeReader(stream, self._queue, self._parts.wake, quiet_pause=self._options.quiet_pause)
         batches = InFlightBatches(self._parts.producer, slots=self._options.in_flight)
         lost = False
+        self.sending = True
         try:
             await first_to_end(
                 self._read(reader, scan_first=stored is None),
@@ -87,14 +90,21 @@ class PublishingSession:
                 self._marker.run(lambda: self._may_mark(reader)),
                 self._keep_lease(),
                 self._observe(reader),
+                cancelled=self._stop_sending,
             )
         except PositionLost as error:
             log.warning("outbox change stream ended: the next session scans unsent rows", error=str(error))
             lost = True
         finally:
+            self._stop_sending()
             await self._finish(stream)
         if lost:
             await self._parts.position.forget()
+
+    def _stop_sending(self) -> None:
+        if self.sending:
+            self.sending = False
+            self.stopped_sending_at = asyncio.get_running_loop().time()
 
     async def _read(self, reader: ChangeReader, *, scan_first: bool) -> None:
         if scan_first:
@@ -137,9 +147,19 @@ class PublishingSession:
             await wait_set(reader.caught_up, 0.5)
 
     async def _keep_lease(self) -> None:
+        # Publishing stops when a renewal has not come back before the last one runs out (the
+        # store unreachable or stalled): a successor may take the lease soon after, and this
+        # relay's rows must reach Kafka before that one's, not interleaved with them.
+        lease = self._parts.lease
         while True:
-            await asyncio.sleep(self._parts.lease.renew_every)
-            if not await self._parts.lease.acquire():
+            await asyncio.sleep(lease.renew_every)
+            try:
+                async with asyncio.timeout(lease.seconds_left()):
+                    held = await lease.acquire()
+            except TimeoutError:
+                log.warning("outbox relay could not renew its lease in time: it stops publishing")
+                return
+            if not held:
                 log.info("outbox relay lost its lease")
                 return
 
@@ -155,12 +175,14 @@ class PublishingSession:
         with contextlib.suppress(PyMongoError, OSError, TimeoutError):
             async with asyncio.timeout(self._options.flush_seconds):
                 await self._marker.flush()
-        with contextlib.suppress(PyMongoError, OSError):
-            await stream.close()
+        with contextlib.suppress(PyMongoError, OSError, TimeoutError):
+            async with asyncio.timeout(self._options.flush_seconds):  # a stalled store must not hold the relay here
+                await stream.close()
 
 
-async def first_to_end(*coroutines: Coroutine[Any, Any, None]) -> None:
-    """Run `coroutines` together until the first one ends; re-raise its error; cancel the rest."""
+async def first_to_end(*coroutines: Coroutine[Any, Any, None], cancelled: Callable[[], None] = lambda: None) -> None:
+    """Run `coroutines` together until the first one ends; re-raise its error; cancel the rest
+    (calling `cancelled` as soon as they are told to stop, before they have all ended)."""
     tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -169,4 +191,7 @@ async def first_to_end(*coroutines: Coroutine[Any, Any, None]) -> None:
     finally:
         for task in tasks:
             task.cancel()
+        # none of them runs its own code again; some may take long to end (a change stream's
+        # read does not end on cancellation while the store does not answer)
+        cancelled()
         await asyncio.gather(*tasks, return_exceptions=True)
