@@ -145,12 +145,14 @@ async def test_a_row_committed_behind_the_scan_is_published_before_the_newer_row
             await wait_until(lambda: _published(relay, 1))  # the scan is past `late`'s id
             await session.commit_transaction()
             newer = await commit(client, db, topic, envelope(1, "acct"))  # a later row of `late`'s key
-            scanning = await db.outbox.count_documents({"sent": False, "key": "bulk"})
+            # the scan has read at most what was acknowledged, the 4 batches in flight, the queue
+            # (2 batches) and one page: 7 batches of 20 beyond it
+            read_at_most = relay.published + 7 * 20
             relay.notify()
             await wait_until(lambda: all_marked(db), timeout=60)
         finally:
             await relay.stop()
-    assert scanning > 0, "the scan ended before the newer row was committed: the test proves nothing"
+    assert read_at_most < len(backlog), "the scan may have ended before the newer row committed: the test proves nothing"
     records = await read_topic(infra.kafka_bootstrap, topic, expect=len(backlog) + 2)
     of_the_key = [event_id for event_id, record in zip(event_ids(records), records, strict=True) if record.key == b"acct"]
     assert of_the_key == [late.event_id, *newer]
@@ -187,38 +189,56 @@ async def test_the_lease_stays_held_until_the_relays_producer_has_stopped(outbox
 
     relay = OutboxRelay(db, lambda: SlowToStopProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all",
                                                        enable_idempotence=True),
-                        service="test", lease_seconds=0.6)
+                        service="test", lease_seconds=2.0)
     await relay.start()
-    await commit(client, db, topic, envelope(1))
-    relay.notify()
-    await wait_until(lambda: _published(relay, 1))
-    stopped = asyncio.create_task(relay.stop())
-    rival = RelayLease(db, owner="rival", ttl=timedelta(seconds=0.6))
-    for _ in range(8):  # four lease lifetimes while the producer is still stopping
-        await asyncio.sleep(0.3)
-        assert not await rival.acquire(), "a successor took the lease while the old producer could still deliver"
-    stopping.set()
-    await stopped
+    stopped = None
+    try:
+        await commit(client, db, topic, envelope(1))
+        relay.notify()
+        await wait_until(lambda: _published(relay, 1))
+        stopped = asyncio.create_task(relay.stop())
+        rival = RelayLease(db, owner="rival", ttl=timedelta(seconds=2.0))
+        for _ in range(12):  # three lease lifetimes while the producer is still stopping
+            await asyncio.sleep(0.5)
+            assert not await rival.acquire(), "a successor took the lease while the old producer could still deliver"
+    finally:
+        stopping.set()
+        await (stopped or relay.stop())
     assert await rival.acquire(), "the lease was not released once the producer had stopped"
+
+
+async def test_keeping_a_lease_renews_it_only_while_it_is_ours(outbox):
+    _, db, _, _ = outbox
+    ours, rival = (RelayLease(db, owner=name, ttl=timedelta(seconds=1)) for name in ("ours", "rival"))
+    async with ours.kept():
+        await asyncio.sleep(0.5)
+    assert await rival.acquire(), "keeping took a lease that was free"
+    assert await ours.acquire() is False
+    await rival.release()
+    assert await ours.acquire()
+    async with ours.kept():
+        await asyncio.sleep(2.5)  # more than two lifetimes
+        assert await rival.acquire() is False, "the kept lease expired"
 
 
 async def test_a_relay_cut_off_from_the_store_stops_publishing_before_its_lease_can_pass_on(outbox, infra):
     client, db, topic, make_relay = outbox
-    store = int((Path(os.environ.get("PARKOS_INFRA_DIR", infra.root / ".infra")) / "secantus" / "secantus.pid").read_text())
+    store = _store_process(infra)
     relay = make_relay(lease_seconds=1.5)
     await relay.start()
     try:
         await commit(client, db, topic, envelope(1))
         relay.notify()
         await wait_until(lambda: _published(relay, 1))
-        assert relay.session is not None and relay.session.sending
+        await wait_until(lambda: _sending(relay))
         os.kill(store, signal.SIGSTOP)  # the store stops answering; Kafka still would
         try:
             await wait_until(lambda: _not_sending(relay), timeout=6)
+            last_renewal = relay.lease.renewed_at  # none can succeed while the store is stopped
         finally:
             os.kill(store, signal.SIGCONT)
-        lease = relay._lease
-        assert relay.session.stopped_sending_at < lease.renewed_at + 1.5, "it sent after a successor could take over"
+        assert relay.session is not None and relay.session.stopped_sending_at is not None and last_renewal is not None
+        assert relay.session.stopped_sending_at < last_renewal + 1.5, "it sent after a successor could take over"
         later = await commit(client, db, topic, envelope(2))
         relay.notify()
         await wait_until(lambda: all_marked(db))  # the store is back: the relay takes its lease up again
@@ -229,6 +249,18 @@ async def test_a_relay_cut_off_from_the_store_stops_publishing_before_its_lease_
 
 async def _published(relay: OutboxRelay, count: int) -> bool:
     return relay.published >= count
+
+
+def _store_process(infra) -> int:
+    """The pid of the test session's SecantusDB server (checked: never signal a stale pid)."""
+    pid_file = Path(os.environ.get("PARKOS_INFRA_DIR", infra.root / ".infra")) / "secantus" / "secantus.pid"
+    pid = int(pid_file.read_text())
+    assert b"secantusd" in Path(f"/proc/{pid}/cmdline").read_bytes(), f"pid {pid} is not the store"
+    return pid
+
+
+async def _sending(relay: OutboxRelay) -> bool:
+    return relay.session is not None and relay.session.sending
 
 
 async def _not_sending(relay: OutboxRelay) -> bool:

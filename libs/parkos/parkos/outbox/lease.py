@@ -7,9 +7,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
+
+from parkos.logging import get_logger
 
 LEASES_COLLECTION = "outbox_lease"
+
+log = get_logger(__name__)
 
 
 class RelayLease:
@@ -30,9 +34,12 @@ class RelayLease:
         started = asyncio.get_running_loop().time()
         held = await self._take_or_renew()
         if held:
-            seconds = self._ttl.total_seconds()
-            self.renewed_at, self.held_until = started, started + seconds - seconds / 6
+            self._held_from(started)
         return held
+
+    def _held_from(self, started: float) -> None:
+        seconds = self._ttl.total_seconds()
+        self.renewed_at, self.held_until = started, started + seconds - seconds / 6
 
     def seconds_left(self) -> float:
         """How long this relay may still publish on its last renewal (0 when it holds none)."""
@@ -53,10 +60,21 @@ class RelayLease:
             return False
         return True  # the filter matched (ours, or expired) or there was no lease yet
 
+    async def renew(self) -> bool:
+        """Extend the lease only while it is still this relay's; False once it is not (never takes it)."""
+        started = asyncio.get_running_loop().time()
+        renewed = await self._leases.find_one_and_update(
+            {"_id": "relay", "owner": self._owner},
+            {"$set": {"expires_at": datetime.now(UTC) + self._ttl}},
+        )
+        if renewed is not None:
+            self._held_from(started)
+        return renewed is not None
+
     @contextlib.asynccontextmanager
     async def kept(self) -> AsyncIterator[None]:
-        """Renew the lease in the background while the block runs (it may outlast the lease)."""
-        renewing = asyncio.create_task(self._renew_forever())
+        """Renew the lease in the background, while it is ours, as long as the block runs (it may outlast the lease)."""
+        renewing = asyncio.create_task(self._renew_while_ours())
         try:
             yield
         finally:
@@ -64,10 +82,13 @@ class RelayLease:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
 
-    async def _renew_forever(self) -> None:
+    async def _renew_while_ours(self) -> None:
         while True:
-            with contextlib.suppress(PyMongoError):
-                await self.acquire()
+            try:
+                if not await self.renew():
+                    return
+            except Exception as error:  # noqa: BLE001 - the block must not lose its renewer; the next try may work
+                log.warning("outbox lease renewal failed", error=str(error), error_type=type(error).__name__)
             await asyncio.sleep(self.renew_every)
 
     async def release(self) -> None:

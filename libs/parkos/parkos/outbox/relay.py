@@ -41,18 +41,22 @@ class OutboxRelay:
     rows not marked sent. Consumers de-duplicate by event_id. One relay per service
     database publishes at a time (a lease); the others stand by.
 
-    Fencing: the lease fences the store, not Kafka. So a relay stops handing rows to Kafka
-    when a renewal has not come back before its last one runs out, a sixth of the lease
-    before a successor may take over (the store unreachable or stalled); and its producer
-    keeps the lease while it stops, however long its held batches take to be delivered or
-    to fail (a broker outage), so a successor only starts once the old producer can deliver
-    nothing more. A gap remains (found in review, 2026-11-23): a relay process paused past
-    its lease, or a batch held up in the network longer than the sixth of a lease, can
-    still land after its successor re-sent those rows and newer ones; consumers
-    de-duplicate, but a compacted topic can keep the older copy as the key's last value. A
-    transactional producer per service (its successor's init fences the old one) would
-    close it. (The review's other gap, a scan breaking a key's order on a start without
-    position, is closed: see `scan.unsent_pages`.)
+    Fencing: the lease fences the store, not Kafka. So a relay hands no new rows to Kafka
+    once a renewal has not come back before its last one runs out, a sixth of the lease
+    before a successor may take over (the store unreachable or stalled), nor when its
+    session starts too late in its lease; and its producer keeps the lease, while it is
+    still this relay's, until it has stopped, however long its held batches take to be
+    delivered or to fail (a broker outage), so a successor only starts once the old
+    producer can deliver nothing more. Gaps remain (found in review, 2026-11-23): when the
+    lease was lost or fenced, the producer still delivers what it holds while it stops
+    (aiokafka has no public abort), and a relay process paused past its lease delivers
+    what it held when it resumes; such rows can land after a successor re-sent them and
+    newer ones. Expiry is compared on the relays' own clocks, so skew beyond a sixth of the
+    lease weakens the fence. Consumers de-duplicate, but a compacted topic can keep the
+    older copy as the key's last value. A transactional producer per service (its
+    successor's init fences the old one) would close these. A start without position
+    scans only up to the highest id when the stream opened, which keeps each key's order
+    while the writers' clocks agree (see `scan.unsent_pages`).
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._closing: asyncio.Future | None = None  # the last producer's close, with the lease kept
         self.published = 0
         self.session: PublishingSession | None = None  # the last leased run (tests and tools look at it)
 
@@ -107,9 +112,10 @@ class OutboxRelay:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._close_producer()
-        with contextlib.suppress(PyMongoError):
-            await self._lease.release()
+        await self._close_producer()  # also waits for a close that the cancelled loop had begun
+        with contextlib.suppress(PyMongoError, TimeoutError):
+            async with asyncio.timeout(self._lease.renew_every):
+                await self._lease.release()
 
     async def drain_once(self) -> int:
         """Publish and mark sent one batch of rows not marked sent, found by a scan in _id order;
@@ -129,7 +135,9 @@ class OutboxRelay:
             try:
                 if await self._lease.acquire():
                     await self._publish_while_leased()
-                    await self._close_producer()  # the lease was lost: nothing more may reach Kafka from here
+                    # the lease was lost or could not be renewed in time: no new rows go out from here
+                    # (the producer still delivers what it holds while it stops; see the class docstring)
+                    await self._close_producer()
                 else:
                     self._metrics.standing_by()
                     await asyncio.sleep(self._lease.renew_every)
@@ -160,11 +168,23 @@ class OutboxRelay:
     async def _close_producer(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
-            # Until it has stopped, the producer may still deliver the batches it holds (in a
-            # broker outage, until its request timeout, far longer than the lease). The lease
-            # stays ours meanwhile, so no successor can publish newer rows that these would
-            # then land after (on a compacted topic, the older copy would become the key's value).
-            async with self._lease.kept():
-                with contextlib.suppress(Exception):
-                    await producer.stop()
+            self._closing = asyncio.ensure_future(self._stop_producer(producer))
+        if self._closing is not None:
+            # shielded: a stop() that cancels the loop in the middle waits for this close
+            # before it releases the lease, instead of leaving a live sender behind
+            await asyncio.shield(self._closing)
 
+    async def _stop_producer(self, producer: AIOKafkaProducer) -> None:
+        # Until it has stopped, the producer may still deliver the batches it holds (in a
+        # broker outage, until its request timeout, far longer than the lease). The lease
+        # stays ours meanwhile, if it still is, so no successor can publish newer rows that
+        # these would then land after (on a compacted topic, the older copy would become the
+        # key's value).
+        async with self._lease.kept():
+            with contextlib.suppress(Exception):
+                await producer.stop()
+
+    @property
+    def lease(self) -> RelayLease:
+        """The relay's lease (tests and tools look at it)."""
+        return self._lease

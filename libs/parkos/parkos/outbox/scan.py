@@ -40,10 +40,12 @@ async def unsent_pages(outbox: AsyncCollection, page_size: int, *, up_to_id: str
     an empty outbox (nothing to scan). Rows above it committed after the stream opened, so
     the stream delivers them, in commit order. Scanning them too could break a key's order:
     a row committing behind the pages already read comes only through the stream, after
-    the scan, so a later row of its key that the scan found would be published first. Since
-    a key's rows are written by transactions that conflict on its aggregate, a later row's
-    id is built after the earlier row committed, i.e. above the mark once that commit
-    came after the stream opened.
+    the scan, so a later row of its key that the scan found would be published first.
+    A key's rows are written by transactions that conflict on its aggregate's document and
+    build their ids at the end (writer.py), so a later row's id is built after the earlier
+    row committed, i.e. after the mark was read when that commit came during the scan, and
+    lies above the mark. That assumes the writers' clocks agree: ids are time-ordered, and
+    a replica whose clock lags can build an id below the mark later (a narrow window left).
     """
     if up_to_id is None:
         return

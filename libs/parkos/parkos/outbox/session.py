@@ -81,6 +81,9 @@ class PublishingSession:
         reader = ChangeReader(stream, self._queue, self._parts.wake, quiet_pause=self._options.quiet_pause)
         batches = InFlightBatches(self._parts.producer, slots=self._options.in_flight)
         lost = False
+        if self._parts.lease.seconds_left() <= 0:  # opening the producer and the stream took the lease's time
+            await self._finish(stream)
+            return
         self.sending = True
         try:
             await first_to_end(
@@ -151,11 +154,13 @@ class PublishingSession:
         # store unreachable or stalled): a successor may take the lease soon after, and this
         # relay's rows must reach Kafka before that one's, not interleaved with them.
         lease = self._parts.lease
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(lease.renew_every)
+            assert lease.held_until is not None and lease.renewed_at is not None  # a session starts leased
             try:
-                async with asyncio.timeout(lease.seconds_left()):
-                    held = await lease.acquire()
+                async with asyncio.timeout_at(lease.held_until):
+                    await asyncio.sleep(max(lease.renewed_at + lease.renew_every - loop.time(), 0.0))
+                    held = await lease.renew()
             except TimeoutError:
                 log.warning("outbox relay could not renew its lease in time: it stops publishing")
                 return

@@ -33,8 +33,10 @@ async def append_to_outbox(
 ) -> None:
     """Write `envelopes` for `topic` in the transaction that `session` is running.
 
-    Build the envelopes inside the transaction callback: a retried callback then
-    gets fresh event ids and nothing from an aborted attempt survives.
+    Build the envelopes inside the transaction callback, after its reads and writes of the
+    aggregate: a retried callback then gets fresh event ids, nothing from an aborted attempt
+    survives, and a key's later row gets a later id than its earlier one (the relay's
+    scan relies on it: scan.unsent_pages).
     """
     _require_transaction(session)
     if envelopes:
