@@ -16,7 +16,7 @@ from parkos.events.provisioning import ensure_topics
 from parkos.events.topics import TopicSpec
 from parkos.mongo import connect_mongo, run_in_transaction
 from parkos.outbox import OutboxRelay, append_to_outbox, ensure_outbox_indexes, open_idempotent_producer
-from parkos.outbox.lease import RelayLease
+from parkos.outbox.lease import LEASES_COLLECTION, RelayLease
 from parkos.outbox.position import POSITIONS_COLLECTION, RelayPosition
 from tests.support.kafka import read_topic
 
@@ -65,6 +65,18 @@ async def all_marked(db) -> bool:
 
 def event_ids(records) -> list[str]:
     return [parse_envelope(record.value).event_id for record in records]
+
+
+class SlowToStopProducer(AIOKafkaProducer):
+    """A real producer whose stop waits for `stopping`, as in a broker outage (it waits for its held batches)."""
+
+    def __init__(self, bootstrap: str, stopping: asyncio.Event) -> None:
+        super().__init__(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+        self._stopping = stopping
+
+    async def stop(self) -> None:
+        await self._stopping.wait()
+        await super().stop()
 
 
 async def test_a_restarted_relay_resumes_after_its_stored_position_without_re_sending(outbox, infra):
@@ -179,23 +191,11 @@ async def test_only_the_relay_holding_the_lease_publishes(outbox, infra):
 async def test_the_lease_stays_held_until_the_relays_producer_has_stopped(outbox, infra):
     client, db, topic, _ = outbox
     stopping = asyncio.Event()
-
-    class SlowToStopProducer(AIOKafkaProducer):
-        """A real producer whose stop takes as long as the test says, as in a broker outage."""
-
-        async def stop(self) -> None:
-            await stopping.wait()
-            await super().stop()
-
-    relay = OutboxRelay(db, lambda: SlowToStopProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all",
-                                                       enable_idempotence=True),
-                        service="test", lease_seconds=2.0)
-    await relay.start()
+    relay = OutboxRelay(db, lambda: SlowToStopProducer(infra.kafka_bootstrap, stopping), service="test",
+                        lease_seconds=2.0)
     stopped = None
     try:
-        await commit(client, db, topic, envelope(1))
-        relay.notify()
-        await wait_until(lambda: _published(relay, 1))
+        await _start_and_publish_one(relay, client, db, topic)
         stopped = asyncio.create_task(relay.stop())
         rival = RelayLease(db, owner="rival", ttl=timedelta(seconds=2.0))
         for _ in range(12):  # three lease lifetimes while the producer is still stopping
@@ -205,6 +205,31 @@ async def test_the_lease_stays_held_until_the_relays_producer_has_stopped(outbox
         stopping.set()
         await (stopped or relay.stop())
     assert await rival.acquire(), "the lease was not released once the producer had stopped"
+
+
+async def test_stopping_a_relay_waits_for_the_producer_close_it_had_begun(outbox, infra):
+    client, db, topic, _ = outbox
+    stopping = asyncio.Event()
+    producers: list[AIOKafkaProducer] = []
+
+    def new_producer() -> AIOKafkaProducer:
+        producers.append(SlowToStopProducer(infra.kafka_bootstrap, stopping))
+        return producers[-1]
+
+    relay = OutboxRelay(db, new_producer, service="test", lease_seconds=2.0)
+    stopped = None
+    try:
+        await _start_and_publish_one(relay, client, db, topic)
+        # another relay takes the lease over: this one ends its session and begins closing its producer
+        await db[LEASES_COLLECTION].update_one({"_id": "relay"}, {"$set": {"owner": "rival"}})
+        await wait_until(lambda: _not_sending(relay))
+        stopped = asyncio.create_task(relay.stop())  # cancels the loop in the middle of that close
+        await asyncio.sleep(1.0)
+        assert not stopped.done(), "stop() returned while the old producer could still deliver"
+    finally:
+        stopping.set()
+        await (stopped or relay.stop())
+    assert len(producers) == 1 and producers[0]._closed and producers[0]._sender.sender_task.done()
 
 
 async def test_keeping_a_lease_renews_it_only_while_it_is_ours(outbox):
@@ -245,6 +270,13 @@ async def test_a_relay_cut_off_from_the_store_stops_publishing_before_its_lease_
     finally:
         await relay.stop()
     assert event_ids(await read_topic(infra.kafka_bootstrap, topic, expect=2))[-1] == later[0]
+
+
+async def _start_and_publish_one(relay: OutboxRelay, client, db, topic: str) -> None:
+    await relay.start()
+    await commit(client, db, topic, envelope(1))
+    relay.notify()
+    await wait_until(lambda: _published(relay, 1))
 
 
 async def _published(relay: OutboxRelay, count: int) -> bool:
