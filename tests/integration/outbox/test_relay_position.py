@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from prometheus_client import REGISTRY
 from park.common.v1.money_pb2 import Money
 
 from parkos.events import build_envelope, parse_envelope
@@ -221,8 +222,10 @@ async def test_stopping_a_relay_waits_for_the_producer_close_it_had_begun(outbox
     try:
         await _start_and_publish_one(relay, client, db, topic)
         # another relay takes the lease over: this one ends its session and begins closing its producer
+        lost_before = _sessions_ended("lease_lost")
         await db[LEASES_COLLECTION].update_one({"_id": "relay"}, {"$set": {"owner": "rival"}})
         await wait_until(lambda: _not_sending(relay))
+        assert _sessions_ended("lease_lost") == lost_before + 1
         stopped = asyncio.create_task(relay.stop())  # cancels the loop in the middle of that close
         await asyncio.sleep(1.0)
         assert not stopped.done(), "stop() returned while the old producer could still deliver"
@@ -249,6 +252,7 @@ async def test_keeping_a_lease_renews_it_only_while_it_is_ours(outbox):
 async def test_a_relay_cut_off_from_the_store_stops_publishing_before_its_lease_can_pass_on(outbox, infra):
     client, db, topic, make_relay = outbox
     store = _store_process(infra)
+    fenced_before = _sessions_ended("renewal_late")
     relay = make_relay(lease_seconds=1.5)
     await relay.start()
     try:
@@ -264,6 +268,7 @@ async def test_a_relay_cut_off_from_the_store_stops_publishing_before_its_lease_
             os.kill(store, signal.SIGCONT)
         assert relay.session is not None and relay.session.stopped_sending_at is not None and last_renewal is not None
         assert relay.session.stopped_sending_at < last_renewal + 1.5, "it sent after a successor could take over"
+        assert _sessions_ended("renewal_late") > fenced_before, "the metric did not count the fence"
         later = await commit(client, db, topic, envelope(2))
         relay.notify()
         await wait_until(lambda: all_marked(db))  # the store is back: the relay takes its lease up again
@@ -281,6 +286,10 @@ async def _start_and_publish_one(relay: OutboxRelay, client, db, topic: str) -> 
 
 async def _published(relay: OutboxRelay, count: int) -> bool:
     return relay.published >= count
+
+
+def _sessions_ended(reason: str) -> float:
+    return REGISTRY.get_sample_value("parkos_outbox_relay_sessions_ended_total", {"service": "test", "reason": reason}) or 0.0
 
 
 def _store_process(infra) -> int:

@@ -14,6 +14,12 @@ _UNSENT = Gauge("parkos_outbox_unsent", "Outbox rows not yet acknowledged by Kaf
 _OLDEST_AGE = Gauge(
     "parkos_outbox_lag_seconds", "Age of the oldest outbox row not yet acknowledged by Kafka", ["service"]
 )
+_SESSIONS_ENDED = Counter(
+    "parkos_outbox_relay_sessions_ended_total",
+    "Leased publishing runs of the relay that ended, by why: lease_lost (another relay holds it) or "
+    "renewal_late (the store did not answer a renewal in time, so the relay stopped sending)",
+    ["service", "reason"],
+)
 _UNMARKED = Gauge(
     "parkos_outbox_unmarked",
     "Outbox rows acknowledged by Kafka but not yet marked sent (a relay restart would re-send them)",
@@ -50,6 +56,10 @@ class OutboxMetrics:
         backlog, so the head of what it holds is the oldest unpublished row.
         """
         self._oldest_created_at = row["created_at"] if row else None
+
+    def session_ended(self, reason: str) -> None:
+        """Count a publishing run that ended because the lease was lost or could not be renewed in time."""
+        _SESSIONS_ENDED.labels(self._service, reason).inc()
 
     def standing_by(self) -> None:
         """This replica does not hold the lease: the one that does reports the lag."""

@@ -163,9 +163,11 @@ class PublishingSession:
                     held = await lease.renew()
             except TimeoutError:
                 log.warning("outbox relay could not renew its lease in time: it stops publishing")
+                self._parts.metrics.session_ended("renewal_late")
                 return
             if not held:
                 log.info("outbox relay lost its lease")
+                self._parts.metrics.session_ended("lease_lost")
                 return
 
     async def _observe(self, reader: ChangeReader) -> None:
