@@ -16,8 +16,9 @@ _OLDEST_AGE = Gauge(
 )
 _SESSIONS_ENDED = Counter(
     "parkos_outbox_relay_sessions_ended_total",
-    "Leased publishing runs of the relay that ended, by why: lease_lost (another relay holds it) or "
-    "renewal_late (the store did not answer a renewal in time, so the relay stopped sending)",
+    "Leased publishing runs of the relay that ended, by why: lease_lost (another relay holds it), "
+    "renewal_late (the store did not answer a renewal in time, so the relay stopped sending) or "
+    "started_late (opening the producer and the change stream took the lease's time; nothing was sent)",
     ["service", "reason"],
 )
 _UNMARKED = Gauge(

@@ -108,14 +108,16 @@ class OutboxRelay:
     async def stop(self) -> None:
         """Stop publishing; rows acknowledged by Kafka are marked sent if that is quick, the rest
         are re-sent by the next start."""
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._close_producer()  # also waits for a close that the cancelled loop had begun
-        with contextlib.suppress(PyMongoError, TimeoutError):
-            async with asyncio.timeout(self._lease.renew_every):
-                await self._lease.release()
+        try:
+            if self._task:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        finally:  # even when the loop had died of an error, which is re-raised after this
+            await self._close_producer()  # also waits for a close that the cancelled loop had begun
+            with contextlib.suppress(PyMongoError, TimeoutError):
+                async with asyncio.timeout(self._lease.renew_every):
+                    await self._lease.release()
 
     async def drain_once(self) -> int:
         """Publish and mark sent one batch of rows not marked sent, found by a scan in _id order;
@@ -161,7 +163,12 @@ class OutboxRelay:
     async def _open_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
             producer = self._producer_factory()
-            await producer.start()
+            try:
+                await producer.start()
+            except BaseException:  # a half-started producer keeps its client and connections: stop it
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                raise
             self._producer = producer
         return self._producer
 

@@ -82,6 +82,8 @@ class PublishingSession:
         batches = InFlightBatches(self._parts.producer, slots=self._options.in_flight)
         lost = False
         if self._parts.lease.seconds_left() <= 0:  # opening the producer and the stream took the lease's time
+            log.warning("outbox relay started too late in its lease: it sends nothing this time")
+            self._parts.metrics.session_ended("started_late")
             await self._finish(stream)
             return
         self.sending = True
@@ -100,7 +102,8 @@ class PublishingSession:
             lost = True
         finally:
             self._stop_sending()
-            await self._finish(stream)
+            async with self._parts.lease.kept():  # the keeper has ended; the producer is still open
+                await self._finish(stream)
         if lost:
             await self._parts.position.forget()
 
