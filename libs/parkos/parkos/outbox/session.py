@@ -102,8 +102,7 @@ class PublishingSession:
             lost = True
         finally:
             self._stop_sending()
-            async with self._parts.lease.kept():  # the keeper has ended; the producer is still open
-                await self._finish(stream)
+            await self._finish(stream)
         if lost:
             await self._parts.position.forget()
 
