@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
-# SecantusDB, a MongoDB wire-protocol server (GPL-2.0), in its own virtualenv and its own process.
-# Project code only talks to it over the wire; it is never imported.
-#   infra/secantus.sh up | down | kill | status
+# SecantusDB, a MongoDB wire-protocol server on WiredTiger (GPL-2.0), as its own process.
+# Project code only talks to it over the wire; it is never imported or linked.
+#   infra/secantus.sh up | down | kill | status | install
+#
+# Two builds of the same server (the same commands, flags and wire protocol):
+# - rust (the default): `secantusd-rs`, SecantusDB's Rust server, built from crates.io
+#   (secantus-mdb) with the Rust toolchain it asks for, once, into .infra/secantus/rs;
+# - python: `secantusd-py` from PyPI (secantusdb) in its own virtualenv.
+# PARKOS_SECANTUS_SERVER=python|rust chooses; unset, the Rust server is used and, if it cannot
+# be built here (no cargo, the toolchain not downloadable), the Python server with a warning.
+# Each keeps its own data directory (data-rust, data-python): their files are not shared.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 home="$INFRA_DIR/secantus"
 venv="$home/venv"
+rs_root="$home/rs"
 pidfile="$home/secantus.pid"
+kindfile="$home/secantus.kind"
 
-install() {
+install_python() {
   [ -x "$venv/bin/secantusd-py" ] && return
   mkdir -p "$home"
   command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
@@ -16,21 +26,58 @@ install() {
   uv pip install --quiet --python "$venv/bin/python" "secantusdb==$SECANTUS_VERSION"
 }
 
+install_rust() {
+  local stamp="$rs_root/.version"
+  [ -x "$rs_root/bin/secantusd-rs" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$SECANTUS_RS_VERSION" ] && return
+  command -v cargo >/dev/null 2>&1 || { echo "secantus: cargo not found" >&2; return 1; }
+  mkdir -p "$rs_root"
+  echo "secantus: building secantusd-rs $SECANTUS_RS_VERSION from crates.io (once; log: $home/build.log)"
+  if command -v rustup >/dev/null 2>&1; then
+    rustup toolchain install "$SECANTUS_RS_TOOLCHAIN" --profile minimal >"$home/build.log" 2>&1 || {
+      echo "secantus: Rust $SECANTUS_RS_TOOLCHAIN could not be installed" >&2; tail -5 "$home/build.log" >&2; return 1; }
+  fi
+  # thin LTO with one codegen unit (the crate's release profile) doubles the build on two
+  # cores for a server whose time goes to WiredTiger and the wire; plain release is kept
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo "+$SECANTUS_RS_TOOLCHAIN" install secantus-mdb --version "$SECANTUS_RS_VERSION" --locked \
+    --root "$rs_root" >>"$home/build.log" 2>&1 || {
+      echo "secantus: building secantusd-rs failed" >&2; tail -20 "$home/build.log" >&2; return 1; }
+  echo "$SECANTUS_RS_VERSION" > "$stamp"
+}
+
+# Echoes the server to run (rust|python), installing it first.
+install() {
+  case "${PARKOS_SECANTUS_SERVER:-}" in
+    python) install_python >&2 || return 1; echo python ;;
+    rust) install_rust >&2 || return 1; echo rust ;;
+    "") if install_rust >&2; then echo rust; else
+          echo "secantus: WARNING: the Rust server could not be built; running the Python server" >&2
+          install_python >&2 || return 1; echo python; fi ;;
+    *) echo "secantus: PARKOS_SECANTUS_SERVER must be rust or python" >&2; return 2 ;;
+  esac
+}
+
 up() {
-  if pid_alive "$pidfile"; then echo "secantus: already running (pid $(cat "$pidfile"), port $MONGO_PORT)"; return; fi
+  if pid_alive "$pidfile"; then echo "secantus: already running (pid $(cat "$pidfile"), port $MONGO_PORT, $(cat "$kindfile" 2>/dev/null))"; return; fi
   if port_open "$MONGO_PORT"; then echo "secantus: port $MONGO_PORT is taken by another process" >&2; exit 1; fi
-  install
-  mkdir -p "$home/data"
-  # infra/secantus/sitecustomize.py tunes the store's garbage collector (see its docstring);
-  # PARKOS_SECANTUS_DEFAULT_GC=1 leaves CPython's default, the baseline of bench/store_pauses.py
-  local site="$ROOT/infra/secantus"
-  [ "${PARKOS_SECANTUS_DEFAULT_GC:-0}" = 1 ] && site=""
-  PYTHONPATH="$site" setsid nohup "$venv/bin/secantusd-py" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$home/data" \
-    --cache-size "$MONGO_CACHE" --log-level WARNING >"$home/secantus.log" 2>&1 < /dev/null &
+  local kind; kind=$(install) || exit 1
+  local data="$home/data-$kind"
+  mkdir -p "$data"
+  local args=(--host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$data" --cache-size "$MONGO_CACHE" --log-level WARNING)
+  if [ "$kind" = rust ]; then
+    setsid nohup "$rs_root/bin/secantusd-rs" "${args[@]}" >"$home/secantus.log" 2>&1 < /dev/null &
+  else
+    # infra/secantus/sitecustomize.py tunes the Python server's garbage collector (see its
+    # docstring); PARKOS_SECANTUS_DEFAULT_GC=1 leaves CPython's default (bench/store_pauses.py)
+    local site="$ROOT/infra/secantus"
+    [ "${PARKOS_SECANTUS_DEFAULT_GC:-0}" = 1 ] && site=""
+    PYTHONPATH="$site" setsid nohup "$venv/bin/secantusd-py" "${args[@]}" >"$home/secantus.log" 2>&1 < /dev/null &
+  fi
   echo $! > "$pidfile"
+  echo "$kind" > "$kindfile"
   "$PY" "$ROOT/infra/wait_ready.py" mongo "mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true" --timeout 60 || {
     echo "secantus: not ready; last log lines:" >&2; tail -20 "$home/secantus.log" >&2; exit 1; }
-  echo "secantus: ready on 127.0.0.1:$MONGO_PORT (pid $(cat "$pidfile"))"
+  echo "secantus: ready on 127.0.0.1:$MONGO_PORT (pid $(cat "$pidfile"), $kind server)"
 }
 
 stop() {
@@ -48,7 +95,9 @@ stop() {
 }
 
 status() {
-  if pid_alive "$pidfile"; then echo "secantus: running (pid $(cat "$pidfile"), 127.0.0.1:$MONGO_PORT)"; else echo "secantus: stopped"; return 1; fi
+  if pid_alive "$pidfile"; then
+    echo "secantus: running (pid $(cat "$pidfile"), 127.0.0.1:$MONGO_PORT, $(cat "$kindfile" 2>/dev/null) server)"
+  else echo "secantus: stopped"; return 1; fi
 }
 
 case "${1:-}" in
@@ -56,5 +105,6 @@ case "${1:-}" in
   down) stop TERM ;;
   kill) stop KILL ;;
   status) status ;;
-  *) echo "usage: $0 up|down|kill|status" >&2; exit 2 ;;
+  install) install >/dev/null ;;
+  *) echo "usage: $0 up|down|kill|status|install" >&2; exit 2 ;;
 esac

@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.client import AIOKafkaClient
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, MongoClient
+from pymongo.errors import PyMongoError
 
 
 @dataclass(frozen=True)
@@ -114,13 +115,30 @@ async def drop_databases(client: AsyncMongoClient, names: Iterable[str]) -> None
             await client.drop_database(name)
 
 
-def describe_machine() -> str:
-    """One line on what the figures were measured on: cores, load, Python."""
+def describe_machine(mongo_uri: str | None = None) -> str:
+    """One line on what the figures were measured on: cores, load, Python, and which store
+    server (`mongo_uri`, else the environment's) answers."""
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     return (
         f"{os.cpu_count()} cores, load average {load}, "
-        f"Python {platform.python_version()} on {platform.system()} {platform.release()}"
+        f"Python {platform.python_version()} on {platform.system()} {platform.release()}, "
+        f"store {describe_store(mongo_uri or BenchInfra.from_env().mongo_uri)}"
     )
+
+
+def describe_store(mongo_uri: str) -> str:
+    """The store server's build, as its buildInfo says (SecantusDB's Rust and Python servers
+    differ several times over in speed, so every figure names the one it was measured on)."""
+    try:
+        with MongoClient(mongo_uri, serverSelectionTimeoutMS=2000) as client:
+            info = client.admin.command("buildInfo")
+    except PyMongoError as error:
+        return f"unknown ({type(error).__name__})"
+    compiler = info.get("buildEnvironment", {}).get("cc", "")
+    if "secantusVersion" in info:
+        build = "Rust server" if compiler == "rustc" else "Python server"
+        return f"SecantusDB {info['secantusVersion']} ({build})"
+    return f"MongoDB {info.get('version', '?')}"
 
 
 def _host_port(address: str, default_port: int) -> tuple[str, int]:

@@ -15,10 +15,11 @@ topic and fresh databases:
      acknowledged); events/s and the ratio to A's acknowledged rate. Beside it, the same
      rows read by a bare change stream (the store's ceiling for reading in commit
      order), and how long the relay then takes to mark them all sent.
-  E  commit->Kafka latency: paced (open-loop) writers at a fraction of C's rate, the
-     relay running and notified after each commit, a consumer reading the topic;
-     latency = consumer receipt - transaction commit (same process, monotonic clock).
-     Then the same at C's full rate, for information.
+  E  commit->Kafka latency: paced (open-loop) writers, the relay running and notified
+     after each commit, a consumer reading the topic; latency = consumer receipt -
+     transaction commit (same process, monotonic clock). First at C's rate: the rate the
+     writers achieve there with the relay publishing is the sustainable write rate (C's
+     writers ran alone); then at a fraction (half) of that, the target's run.
 
 It ends with the targets (issue 2): D >= 50% of A, E p99 <= 50 ms at half the
 sustainable write rate; each PASS or MISS as measured.

@@ -42,7 +42,7 @@ def print_header(infra: BenchInfra, settings: Settings) -> None:
     """What ran where, and with which sizes."""
     print(f"Park OS outbox benchmark  run {infra.run_id}  {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
     print(f"kafka {infra.kafka_bootstrap}   mongo {infra.mongo_uri}")
-    print(f"machine: {describe_machine()}")
+    print(f"machine: {describe_machine(infra.mongo_uri)}")
     print(f"sizes: partitions={settings.partitions} keys={settings.keys} records={settings.records:,} "
           f"concurrency={','.join(map(str, settings.concurrency))} tx-seconds={settings.tx_seconds:g} "
           f"backlog={settings.backlog:,} latency-seconds={settings.latency_seconds:g} "

@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Settings, argparse.Namesp
     parser.add_argument("--backlog", type=int, default=None, help="D: unsent rows the relay drains [20000; quick 3000]")
     parser.add_argument("--latency-seconds", type=float, default=None, help="E: paced seconds at the fraction [15; quick 6]")
     parser.add_argument("--latency-fraction", type=float, default=0.5, help="E: fraction of the sustainable outbox write rate [0.5]")
-    parser.add_argument("--full-rate-seconds", type=float, default=None, help="E: paced seconds at the full rate, 0 skips [8; quick 3]")
+    parser.add_argument("--full-rate-seconds", type=float, default=None, help="E: paced seconds at C's rate with the relay running, which measures the sustainable rate; 0 skips it (the fraction is then of C) [8; quick 3]")
     parser.add_argument("--drain-timeout", type=float, default=60.0, help="D: stop draining after this many seconds and report the partial rate [60]")
     parser.add_argument("--relay-batch-size", type=int, default=None, help="D, E: OutboxRelay batch_size [the relay's default]")
     parser.add_argument("--keep", action="store_true", help="keep the run's topics and databases (default: delete them)")

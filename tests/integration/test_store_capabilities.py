@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from pymongo import InsertOne
+from pymongo import InsertOne, UpdateOne
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from parkos.mongo import connect_mongo, run_in_transaction, write_together
@@ -96,3 +96,26 @@ async def test_one_bulk_write_across_collections_is_part_of_the_transaction(stor
     with pytest.raises(DuplicateKeyError):  # as insert_one raises it, not wrapped
         await run_in_transaction(client, duplicate)
     assert await db.outbox.find_one({"_id": "event-2"}) is None  # rolled back with the transaction
+
+
+async def test_a_write_conflict_in_one_bulk_write_is_transient_so_the_transaction_runs_again(store):
+    client, db = store
+    await db.state.insert_one({"_id": "balance", "amount": 0})
+    bump = [UpdateOne({"_id": "balance"}, {"$inc": {"amount": 1}}, namespace=f"{db.name}.state")]
+    async with client.start_session() as first, client.start_session() as second:
+        await first.start_transaction()
+        await second.start_transaction()
+        await db.state.update_one({"_id": "balance"}, {"$inc": {"amount": 1}}, session=first)
+        await db.state.find_one({"_id": "balance"}, session=second)  # a read first, as a state change does
+        with pytest.raises(OperationFailure) as conflict:
+            await write_together(client, second, bump)
+        assert conflict.value.has_error_label("TransientTransactionError")
+        await second.abort_transaction()
+        await first.commit_transaction()
+
+    async def again(session):  # what with_transaction does with the label: run it again, now alone
+        await db.state.find_one({"_id": "balance"}, session=session)
+        await write_together(client, session, bump)
+
+    await run_in_transaction(client, again)
+    assert (await db.state.find_one({"_id": "balance"}))["amount"] == 2

@@ -13,6 +13,8 @@ T = TypeVar("T")
 
 TransactionCallback = Callable[[AsyncClientSession], Awaitable[T]]
 
+WRITE_CONFLICT = 112  # MongoDB's WriteConflict: another transaction wrote the document first
+
 
 def connect_mongo(uri: str, app_name: str) -> AsyncMongoClient:
     """A client whose writes outside transactions are also majority-acknowledged."""
@@ -54,7 +56,9 @@ async def write_together(client: AsyncMongoClient, session: AsyncClientSession, 
     pymongo wraps every failure in ClientBulkWriteException, whose error labels are empty:
     `with_transaction` would then not retry a transient error (a write conflict), so the
     underlying error is raised instead, with its labels, and a unique-index violation as
-    DuplicateKeyError.
+    DuplicateKeyError. A write conflict that the server reports as the write's own error (the
+    Rust build of SecantusDB does; MongoDB fails the whole command) gets the label MongoDB
+    gives it, TransientTransactionError, so the transaction is run again as it would be there.
     """
     if not writes:
         return
@@ -74,4 +78,6 @@ def _unwrapped(error: ClientBulkWriteException) -> Exception:
     message = first.get("errmsg", str(error))
     if code == 11000:
         return DuplicateKeyError(message, code, first)
+    if code == WRITE_CONFLICT:
+        return OperationFailure(message, code, {**first, "errorLabels": ["TransientTransactionError"]})
     return OperationFailure(message, code, first)

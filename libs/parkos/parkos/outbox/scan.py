@@ -2,7 +2,7 @@
 
 Used when the relay has no position it can resume from (first start, or the oplog no
 longer reaches back to it) and by `OutboxRelay.drain_once`. It is the slow way
-(SecantusDB: an indexed, sorted find costs ~350 us of server time per row), and it
+(SecantusDB's Python server: an indexed, sorted find costs ~350 us of server time per row), and it
 re-sends rows already published but not yet marked, which the outbox allows.
 """
 from __future__ import annotations
