@@ -4,12 +4,14 @@
 #   infra/secantus.sh up | down | kill | status | install
 #
 # Two builds of the same server (the same commands, flags and wire protocol):
-# - rust (the default): `secantusd-rs`, SecantusDB's Rust server, built from crates.io
-#   (secantus-mdb) with the Rust toolchain it asks for, once, into .infra/secantus/rs;
-# - python: `secantusd-py` from PyPI (secantusdb) in its own virtualenv.
-# PARKOS_SECANTUS_SERVER=python|rust chooses; unset, the Rust server is used and, if it cannot
-# be built here (no cargo, the toolchain not downloadable), the Python server with a warning.
-# Each keeps its own data directory (data-rust, data-python): their files are not shared.
+# - python (the default): `secantusd-py` from PyPI (secantusdb) in its own virtualenv;
+# - rust: `secantusd-rs`, SecantusDB's Rust server, built once from crates.io (secantus-mdb)
+#   with the Rust toolchain it asks for, into .infra/secantus/rs (~9 minutes on two cores).
+#   Several times faster, but a transaction left open anywhere in the store (its client
+#   SIGKILLed) holds back every change stream's later events until the store aborts it,
+#   up to 60 s, so it is not the default (README, "Local infrastructure").
+# PARKOS_SECANTUS_SERVER=python|rust chooses. Each keeps its own data directory
+# (data-python, data-rust): their files are not shared.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 home="$INFRA_DIR/secantus"
@@ -45,15 +47,12 @@ install_rust() {
   echo "$SECANTUS_RS_VERSION" > "$stamp"
 }
 
-# Echoes the server to run (rust|python), installing it first.
+# Echoes the server to run (python|rust), installing it first.
 install() {
-  case "${PARKOS_SECANTUS_SERVER:-}" in
+  case "${PARKOS_SECANTUS_SERVER:-python}" in
     python) install_python >&2 || return 1; echo python ;;
     rust) install_rust >&2 || return 1; echo rust ;;
-    "") if install_rust >&2; then echo rust; else
-          echo "secantus: WARNING: the Rust server could not be built; running the Python server" >&2
-          install_python >&2 || return 1; echo python; fi ;;
-    *) echo "secantus: PARKOS_SECANTUS_SERVER must be rust or python" >&2; return 2 ;;
+    *) echo "secantus: PARKOS_SECANTUS_SERVER must be python or rust" >&2; return 2 ;;
   esac
 }
 
