@@ -31,6 +31,23 @@ def start_writer(infra, mode: str, db_name: str, topic: str, count: int = 0) -> 
     )
 
 
+@pytest.fixture
+def writers(infra):
+    """Starts writer processes like `start_writer`; one still running when its test ends (the
+    test failed before killing or awaiting it) is killed, so it cannot write into later tests."""
+    started: list[subprocess.Popen] = []
+
+    def start(mode: str, db_name: str, topic: str, count: int = 0) -> subprocess.Popen:
+        started.append(start_writer(infra, mode, db_name, topic, count))
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def wait_for_line(process: subprocess.Popen, predicate) -> None:
     for line in process.stdout:
         if predicate(line.strip()):
@@ -71,16 +88,16 @@ def assert_each_committed_event_once_in_key_order(records, committed: set[int]) 
         assert sequence == sorted(sequence), f"events of {key!r} arrived out of order"
 
 
-async def test_sigkill_after_commit_before_publish_loses_nothing(infra):
+async def test_sigkill_after_commit_before_publish_loses_nothing(infra, writers):
     db_name, topic = infra.unique_name("outbox_kill"), infra.unique_name("test.outbox")
     await ensure_topics(infra.kafka_bootstrap, [TopicSpec(topic, 3)])
-    writer = start_writer(infra, "commit-only", db_name, topic, count=60)
+    writer = writers("commit-only", db_name, topic, count=60)
     wait_for_line(writer, lambda line: line == "done")
     writer.send_signal(signal.SIGKILL)
     writer.wait()
     assert await read_topic(infra.kafka_bootstrap, topic, expect=1, timeout=2) == []
 
-    relay = start_writer(infra, "relay", db_name, topic)
+    relay = writers("relay", db_name, topic)
     assert relay.wait(timeout=60) == 0
 
     records = await read_topic(infra.kafka_bootstrap, topic, expect=60)
@@ -88,27 +105,27 @@ async def test_sigkill_after_commit_before_publish_loses_nothing(infra):
     assert_each_committed_event_once_in_key_order(records, committed_numbers(infra, db_name))
 
 
-async def test_sigkill_in_the_middle_of_a_burst_loses_nothing(infra):
+async def test_sigkill_in_the_middle_of_a_burst_loses_nothing(infra, writers):
     db_name, topic = infra.unique_name("outbox_burst"), infra.unique_name("test.outbox")
     await ensure_topics(infra.kafka_bootstrap, [TopicSpec(topic, 3)])
-    writer = start_writer(infra, "burst", db_name, topic, count=5000)
+    writer = writers("burst", db_name, topic, count=5000)
     wait_for_line(writer, lambda line: line == "committed 150")
     writer.send_signal(signal.SIGKILL)
     writer.wait()
 
     committed = committed_numbers(infra, db_name)
     assert len(committed) >= 150
-    relay = start_writer(infra, "relay", db_name, topic)
+    relay = writers("relay", db_name, topic)
     assert relay.wait(timeout=60) == 0
 
     records = await read_topic(infra.kafka_bootstrap, topic, expect=len(committed))
     assert_each_committed_event_once_in_key_order(records, committed)
 
 
-async def test_sigkill_of_a_running_relay_resumes_from_its_stored_position(infra):
+async def test_sigkill_of_a_running_relay_resumes_from_its_stored_position(infra, writers):
     db_name, topic = infra.unique_name("outbox_resume"), infra.unique_name("test.outbox")
     await ensure_topics(infra.kafka_bootstrap, [TopicSpec(topic, 3)])
-    writer = start_writer(infra, "burst", db_name, topic, count=5000)
+    writer = writers("burst", db_name, topic, count=5000)
     wait_for_line(writer, lambda line: line == "committed 300")
     # the scenario needs a stored position to resume from: the relay stores one at most once a
     # second after a batch is acknowledged, so on a slow machine it can come after the 300th commit
@@ -118,7 +135,7 @@ async def test_sigkill_of_a_running_relay_resumes_from_its_stored_position(infra
     writer.wait()
 
     committed = committed_numbers(infra, db_name)
-    relay = start_writer(infra, "run", db_name, topic)
+    relay = writers("run", db_name, topic)
     assert relay.wait(timeout=60) == 0
 
     records = await read_topic(infra.kafka_bootstrap, topic, expect=len(committed))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from datetime import timedelta
@@ -33,11 +34,17 @@ async def outbox(infra):
     db = client[infra.unique_name("outbox_position")]
     await ensure_outbox_indexes(db)
 
+    made: list[OutboxRelay] = []
+
     def relay(**options) -> OutboxRelay:
-        return OutboxRelay(db, lambda: open_idempotent_producer(infra.kafka_bootstrap, "relay-position-test"),
-                           service="test", **options)
+        made.append(OutboxRelay(db, lambda: open_idempotent_producer(infra.kafka_bootstrap, "relay-position-test"),
+                                service="test", **options))
+        return made[-1]
 
     yield client, db, topic, relay
+    for left in made:  # a test that failed before stopping its relay must not leave it publishing
+        with contextlib.suppress(Exception):
+            await left.stop()
     await client.close()
 
 

@@ -4,8 +4,9 @@ Why a change stream and not `find(sent=False).sort(_id)` from a high-water mark:
 _ids are UUIDv7 built *before* commit, so a row with a smaller _id can commit after a
 larger one was published; a high-water mark on _id would skip it forever. The change
 stream hands rows over in commit order, and its resume token is a position that a
-restart can continue from. It is also the cheapest read the store offers (SecantusDB's Python server:
-~80 us of server time per event against ~350 us per row for an indexed, sorted find).
+restart can continue from. It is also the cheapest read the store offers (SecantusDB's
+Python server: ~80 us of server time per event against ~350 us per row for an indexed,
+sorted find).
 """
 from __future__ import annotations
 
