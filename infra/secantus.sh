@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SecantusDB, a MongoDB wire-protocol server on WiredTiger (GPL-2.0), as its own process.
 # Project code only talks to it over the wire; it is never imported or linked.
-#   infra/secantus.sh up | down | kill | status | install
+#   infra/secantus.sh up | down | kill | status
 #
 # Two builds of the same server (the same commands, flags and wire protocol):
 # - python (the default): `secantusd-py` from PyPI (secantusdb) in its own virtualenv;
@@ -104,6 +104,5 @@ case "${1:-}" in
   down) stop TERM ;;
   kill) stop KILL ;;
   status) status ;;
-  install) install >/dev/null ;;
-  *) echo "usage: $0 up|down|kill|status|install" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|kill|status" >&2; exit 2 ;;
 esac
