@@ -9,6 +9,9 @@ MONGO_CACHE="${PARKOS_MONGO_CACHE:-512M}"
 SECANTUS_VERSION="0.7.0b3"            # the Python server, from PyPI
 SECANTUS_RS_VERSION="0.5.3-beta.196"  # the Rust server, crate secantus-mdb on crates.io
 SECANTUS_RS_TOOLCHAIN="1.98"          # the Rust version that crate asks for (rust-version)
+# Rust server only: seconds an idle transaction lives before the store aborts it (mongod's 60 s
+# otherwise). There a transaction still open holds back every change stream (README).
+SECANTUS_RS_TXN_LIFETIME="${PARKOS_SECANTUS_TXN_LIFETIME_SECONDS:-10}"
 UV_VERSION="0.13.9"
 PY="$ROOT/.venv/bin/python"
 export UV_PYTHON_DOWNLOADS=never

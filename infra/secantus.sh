@@ -8,8 +8,9 @@
 # - rust: `secantusd-rs`, SecantusDB's Rust server, built once from crates.io (secantus-mdb)
 #   with the Rust toolchain it asks for, into .infra/secantus/rs (~9 minutes on two cores).
 #   Several times faster, but a transaction left open anywhere in the store (its client
-#   SIGKILLed) holds back every change stream's later events until the store aborts it,
-#   up to 60 s, so it is not the default (README, "Local infrastructure").
+#   SIGKILLed) holds back every change stream's later events until the store aborts it:
+#   up to a minute, which `up` shortens to SECANTUS_RS_TXN_LIFETIME seconds. Not the default
+#   (README, "Local infrastructure").
 # PARKOS_SECANTUS_SERVER=python|rust chooses. Each keeps its own data directory
 # (data-python, data-rust): their files are not shared.
 set -euo pipefail
@@ -76,7 +77,21 @@ up() {
   echo "$kind" > "$kindfile"
   "$PY" "$ROOT/infra/wait_ready.py" mongo "mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true" --timeout 60 || {
     echo "secantus: not ready; last log lines:" >&2; tail -20 "$home/secantus.log" >&2; exit 1; }
+  [ "$kind" = rust ] && { shorten_transaction_lifetime || exit 1; }
   echo "secantus: ready on 127.0.0.1:$MONGO_PORT (pid $(cat "$pidfile"), $kind server)"
+}
+
+# The Rust server keeps every change stream from passing a transaction still open: one left by a
+# killed client would stall every outbox relay until the store aborts it. The setting does not
+# survive a restart, so it is made at every start.
+shorten_transaction_lifetime() {
+  "$PY" - "mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true" "$SECANTUS_RS_TXN_LIFETIME" <<'PYTHON'
+import sys
+from pymongo import MongoClient
+
+with MongoClient(sys.argv[1], serverSelectionTimeoutMS=5000) as client:
+    client.admin.command("setParameter", 1, transactionLifetimeLimitSeconds=int(sys.argv[2]))
+PYTHON
 }
 
 stop() {
