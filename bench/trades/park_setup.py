@@ -15,39 +15,48 @@ from parkos.ids import new_id
 from bench.trades.settings import FEE_BPS
 
 
-async def publish_tenants(bootstrap: str, topic: str, buyers: int) -> tuple[str, list[str]]:
-    """The tenants service's part: a fee rate, one seller and ``buyers`` buyers, all active."""
+SUB_PARKS = ("sp-hq", "sp-energy", "sp-ai", "sp-manufacturing", "sp-internet", "sp-live-commerce", "sp-games",
+             "sp-virtual-humans", "sp-data")
+
+
+async def publish_tenants(bootstrap: str, topic: str, buyers: int, park_tenants: int) -> tuple[str, list[str]]:
+    """The tenants service's part: the park's nine sub-parks and their fee rates, and ``park_tenants``
+    active tenants, of which one seller and ``buyers`` buyers trade (the rest fill the directory
+    as the park's other enterprises do)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
+        sent = []
+
         async def publish(payload, key: str) -> None:  # type: ignore[no-untyped-def]
             envelope = build_envelope(payload, producer="tenants", aggregate_id=key, tenant_id=key)
-            await producer.send_and_wait(topic, envelope.SerializeToString(), key=key.encode(),
-                                         headers=envelope_headers(envelope))
+            sent.append(await producer.send(topic, envelope.SerializeToString(), key=key.encode(),
+                                            headers=envelope_headers(envelope)))
 
-        for sub_park in ("sp-energy", "sp-ai"):
+        for sub_park in SUB_PARKS:
             await publish(tenant_events.SubParkDefined(
                 sub_park=tenants_pb2.SubPark(sub_park_id=sub_park, name=sub_park, trade_fee_bps=FEE_BPS)), sub_park)
-        ids = [new_id("ten") for _ in range(buyers + 1)]
+        ids = [new_id("ten") for _ in range(max(park_tenants, buyers + 1))]
         for number, tenant_id in enumerate(ids):
             tenant = tenants_pb2.Tenant(tenant_id=tenant_id, legal_name=f"Bench Enterprise {number}",
-                                        sub_park_id="sp-energy" if number == 0 else "sp-ai",
+                                        sub_park_id="sp-energy" if number == 0 else SUB_PARKS[number % len(SUB_PARKS)],
                                         sector_id="sec-data-services", status=tenants_pb2.TENANT_STATUS_ACTIVE,
                                         version=2)
             await publish(tenant_events.TenantStatusChanged(tenant=tenant, to_status=tenant.status), tenant_id)
-        return ids[0], ids[1:]
+        await asyncio.gather(*sent)
+        return ids[0], ids[1:buyers + 1]
     finally:
         await producer.stop()
 
 
 async def wait_until_known(directory, tenants: int) -> None:  # type: ignore[no-untyped-def]
-    """Until the service's directory holds ``tenants`` tenants and both fee rates (at most 60 s)."""
-    deadline = time.monotonic() + 60
+    """Until the service's directory holds ``tenants`` tenants and every sub-park's fee rate (at most 180 s)."""
+    deadline = time.monotonic() + 180
     while await directory.count_documents({"kind": "tenant"}) < tenants or \
-            await directory.count_documents({"kind": "fee_rate"}) < 2:
+            await directory.count_documents({"kind": "fee_rate"}) < len(SUB_PARKS):
         if time.monotonic() > deadline:
             raise SystemExit("the trades service never learned the tenants")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)
 
 
 async def approved_products(admin: trades_pb2_grpc.TradesServiceStub, seller: str, count: int) -> list[str]:

@@ -22,6 +22,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=None, help="measured seconds per closed loop [8; quick 3]")
     parser.add_argument("--paced-seconds", type=float, default=None, help="seconds of the paced run Q [12; quick 4]")
     parser.add_argument("--buyers", type=int, default=20, help="buying tenants")
+    parser.add_argument("--park-tenants", type=int, default=1000,
+                        help="tenants the service's directory knows, trading or not (the park has ~1,000)")
     parser.add_argument("--products", type=int, default=5, help="approved products to order")
     parser.add_argument("--channels", type=int, default=2, help="gRPC channels the clients share")
     parser.add_argument("--pin", choices=PLACEMENTS, default=None,

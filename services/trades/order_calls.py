@@ -18,7 +18,8 @@ from services.trades import ids, mapping, request_checks
 from services.trades.authorization import acting_for, checked_admin, checked_caller, to_order
 from services.trades.calls import TradesCalls
 from services.trades.settlement import Order, check_idempotency_key
-from services.trades.store import OrderQuery, Transaction
+from services.trades.queries import OrderQuery
+from services.trades.store import Transaction
 
 
 class OrderCalls(TradesCalls):

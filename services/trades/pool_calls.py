@@ -21,7 +21,8 @@ from services.trades.authorization import CATALOG_READERS, acting_for, checked_c
 from services.trades.calls import TradesCalls
 from services.trades.pools import Pool
 from services.trades.settlement import Order, check_idempotency_key
-from services.trades.store import PoolQuery, Transaction
+from services.trades.queries import PoolQuery
+from services.trades.store import Transaction
 
 
 class PoolCalls(TradesCalls):

@@ -26,7 +26,8 @@ from services.trades.authorization import (
 )
 from services.trades.calls import TradesCalls
 from services.trades.domain import LicenseTerms, Product, ProductDraft, ReviewDecision, price_violations
-from services.trades.store import CatalogQuery, ProductQuery, Transaction
+from services.trades.queries import CatalogQuery, ProductQuery
+from services.trades.store import Transaction
 from services.trades.tenant_directory import seller_party
 
 
