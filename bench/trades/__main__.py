@@ -61,10 +61,9 @@ async def run(args: argparse.Namespace) -> bool:
         args.placement_note = placement.enter_context(alone_on_a_cpu(args.pin, placed_processes({"service": service.pid})))
         await wait_for_leaders(infra.kafka_bootstrap,
                                {topics["trades"]: TRADES.partitions, topics["raw"]: TRADES.partitions})
-        park_tenants = max(args.park_tenants, args.buyers + 1)
-        seller, buyers = await publish_tenants(infra.kafka_bootstrap, topics["tenants"], args.buyers, park_tenants)
-        progress(f"waiting for the service to learn the park's {park_tenants:,} tenants from Kafka")
-        await wait_until_known(mongo[database].directory, park_tenants)
+        seller, buyers = await publish_tenants(infra.kafka_bootstrap, topics["tenants"], args.buyers, args.park_tenants)
+        progress(f"waiting for the service to learn the park's {args.park_tenants:,} tenants from Kafka")
+        await wait_until_known(mongo[database].directory, args.park_tenants)
         admin_token = issuer.issue(Role.ADMIN, "admin:bench", ttl=timedelta(hours=2)).token
         admin = trades_pb2_grpc.TradesServiceStub(_channel(channels, service.target, admin_token))
         products = await approved_products(admin, seller, args.products)

@@ -36,7 +36,7 @@ async def publish_tenants(bootstrap: str, topic: str, buyers: int, park_tenants:
         for sub_park in SUB_PARKS:
             await publish(tenant_events.SubParkDefined(
                 sub_park=tenants_pb2.SubPark(sub_park_id=sub_park, name=sub_park, trade_fee_bps=FEE_BPS)), sub_park)
-        ids = [new_id("ten") for _ in range(max(park_tenants, buyers + 1))]
+        ids = [new_id("ten") for _ in range(park_tenants)]
         for number, tenant_id in enumerate(ids):
             tenant = tenants_pb2.Tenant(tenant_id=tenant_id, legal_name=f"Bench Enterprise {number}",
                                         sub_park_id="sp-energy" if number == 0 else SUB_PARKS[number % len(SUB_PARKS)],

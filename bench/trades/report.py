@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from bench.common import LoadResult, Table, Targets, describe_machine, fmt_ms, fmt_rate
 from bench.common.proc import fmt_cores_busy, fmt_cpu_per_call
+from bench.trades.park_setup import SUB_PARKS
 from bench.trades.settings import BARE_RATIO_TARGET, KAFKA_P99_TARGET_MS, RPC_P99_TARGET_MS
 
 
@@ -16,7 +17,7 @@ def print_report(args, raw, bare, closed, closed_kafka, closed_missing, single, 
                  paced_cpu=None) -> bool:
     """Print the tables and the targets; returns whether every target was met."""
     print(f"\nTrades service benchmark — {describe_machine()}\nCPU placement: {args.placement_note}\n"
-          f"Park: {max(args.park_tenants, args.buyers + 1):,} tenants known to the service in 9 sub-parks; "
+          f"Park: {args.park_tenants:,} tenants known to the service in {len(SUB_PARKS)} sub-parks; "
           f"{args.buyers} buyers order {args.products} products of one seller\n")
     table = Table(f"Closed loop, concurrency {args.clients}, {args.seconds:g} s each",
                   ["what", "throughput", "p50", "p99", "errors", "note"])

@@ -31,6 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the run's database and topics")
     parser.add_argument("--fail-on-miss", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
+    args.park_tenants = max(args.park_tenants, args.buyers + 1)  # the traders are tenants of the park too
     args.seconds = args.seconds or (3.0 if args.quick else 8.0)
     args.paced_seconds = args.paced_seconds or (4.0 if args.quick else 12.0)
     return args

@@ -41,6 +41,10 @@ class OrderQuery:
     status: OrderStatus | None = None
     product_id: str = ""
 
+    def __post_init__(self) -> None:
+        if self.either_tenant_id and (self.buyer_tenant_id or self.seller_tenant_id):
+            raise ValueError("either_tenant_id lists both sides: it cannot be combined with a buyer or seller")
+
 
 @dataclass(frozen=True)
 class PoolQuery:

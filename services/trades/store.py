@@ -13,6 +13,7 @@ by the inbox consumer through ``Directory``, inside the inbox's own transaction.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
@@ -376,8 +377,8 @@ class TradesStore:
         Each side is read through its own index; the first ``limit`` of the union are among
         the first ``limit`` of each side.
         """
-        sides = [await self._page(ORDERS, {**where, side: tenant_id}, after, limit)
-                 for side in ("buyer.tenant_id", "seller.tenant_id")]
+        sides = await asyncio.gather(*(self._page(ORDERS, {**where, side: tenant_id}, after, limit)
+                                       for side in ("buyer.tenant_id", "seller.tenant_id")))
         merged = {document["_id"]: document for page in sides for document in page}
         return [merged[order_id] for order_id in sorted(merged)[:limit]]
 

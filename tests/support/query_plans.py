@@ -7,8 +7,9 @@ server (a top-level ``$or`` over 1,000 tenants: ~50 ms). That server explains a 
 filter as a scan unless its fields lead an index, but executes it through the index of any
 one of its fields and checks the rest on the documents found (measured: 1 ms where it
 explains 3,000 documents examined). So a filter counts as a scan here only when neither it
-nor any one of its fields alone is planned through an index; a top-level ``$or`` or ``$and``
-is planned as a whole.
+nor any one of its fields alone is planned through an index; a filter with a top-level
+``$or`` or ``$and`` beside its fields is scanned whatever they are (the server gives up on
+indexes for it: 171 ms over 3,000 orders with an indexed field beside the ``$or``).
 """
 
 from __future__ import annotations
@@ -75,10 +76,10 @@ async def scans_collection(client: Any, find: RecordedFind) -> bool:
     if "COLLSCAN" not in await winning_stages(client, find.database, find.command):
         return False
     where = find.command.get("filter") or {}
-    for field, clause in where.items():
-        if field.startswith("$"):
-            continue
-        alone = {"find": find.collection, "filter": {field: clause}}
+    if any(name.startswith("$") for name in where):
+        return True  # a top-level $or or $and makes the server give up on every index
+    for name, clause in where.items():
+        alone = {"find": find.collection, "filter": {name: clause}}
         if "COLLSCAN" not in await winning_stages(client, find.database, alone):
             return False
     return True

@@ -17,8 +17,8 @@ from pymongo import AsyncMongoClient
 
 from services.trades import documents
 from services.trades.domain import Product, ReviewDecision
-from services.trades.settlement import Order, OrderIds
 from services.trades.queries import CatalogQuery, OrderQuery
+from services.trades.settlement import Order, OrderIds
 from services.trades.store import TradesStore, Transaction
 from services.trades.tenant_directory import FeeRate, KnownTenant, TenantStatus
 from tests.support.query_plans import FindRecorder, collection_scans
@@ -101,13 +101,18 @@ async def _in_transaction(park: ParkSizedTrades, work) -> object:  # type: ignor
 
 
 async def test_the_order_path_and_a_tenants_lists_read_through_indexes(park_sized: ParkSizedTrades) -> None:
-    buyer, product = park_sized.tenants[-1], park_sized.products[0]
+    buyer, product = park_sized.tenants[-2], park_sized.products[0]
     seller = park_sized.tenants[0]
+    assert buyer.sub_park_id != seller.sub_park_id
 
-    # PlaceOrder's reads, JoinPool's membership check, the pool closer's members
+    # PlaceOrder's reads (a seller the directory does not know: no party, no rate, no error),
+    # JoinPool's membership check, the pool closer's members
     parties, rates = await _in_transaction(park_sized, lambda tx: tx.directory(buyer.tenant_id, seller.tenant_id))
     assert set(parties) == {buyer.tenant_id, seller.tenant_id}
-    assert rates[seller.sub_park_id].trade_fee_bps == 100 + SUB_PARKS.index(seller.sub_park_id)
+    assert {sub_park: rate.trade_fee_bps for sub_park, rate in rates.items()} == {
+        party.sub_park_id: 100 + SUB_PARKS.index(party.sub_park_id) for party in (buyer, seller)}
+    parties, rates = await _in_transaction(park_sized, lambda tx: tx.directory(buyer.tenant_id, "ten_unknown"))
+    assert set(parties) == {buyer.tenant_id} and set(rates) == {buyer.sub_park_id}
     await _in_transaction(park_sized, lambda tx: tx.product(product.product_id))
     await _in_transaction(park_sized, lambda tx: tx.is_pool_member("pool_0001", buyer.tenant_id))
     await _in_transaction(park_sized, lambda tx: tx.pool_members("pool_0001"))
@@ -122,22 +127,22 @@ async def test_the_order_path_and_a_tenants_lists_read_through_indexes(park_size
     await store.search_catalog(CatalogQuery(sector_id="sec-data-services"), after=None, limit=20)
 
     finds = park_sized.recorder.take()
-    assert len(finds) >= 13
+    assert len(finds) == 18
     assert await collection_scans(park_sized.client, finds) == []
 
 
 async def test_a_tenants_orders_page_through_its_purchases_and_sales_together_in_order(
     park_sized: ParkSizedTrades,
 ) -> None:
-    seller = park_sized.tenants[3]  # sells a product and buys others
+    trader = park_sized.tenants[3]  # sells a product and buys others
     expected = sorted(order.order_id for order in park_sized.orders
-                      if seller.tenant_id in (order.buyer.tenant_id, order.seller.tenant_id))
-    assert any(order.buyer.tenant_id == seller.tenant_id for order in park_sized.orders)
+                      if trader.tenant_id in (order.buyer.tenant_id, order.seller.tenant_id))
+    assert any(order.buyer.tenant_id == trader.tenant_id for order in park_sized.orders)
 
     listed: list[str] = []
     after = None
     while True:
-        page = await park_sized.store.list_orders(OrderQuery(either_tenant_id=seller.tenant_id), after=after, limit=7)
+        page = await park_sized.store.list_orders(OrderQuery(either_tenant_id=trader.tenant_id), after=after, limit=7)
         listed.extend(order.order_id for order in page)
         if len(page) < 7:
             break
