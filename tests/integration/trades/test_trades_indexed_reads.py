@@ -19,7 +19,7 @@ from services.trades import documents
 from services.trades.domain import Product, ReviewDecision
 from services.trades.queries import CatalogQuery, OrderQuery
 from services.trades.settlement import Order, OrderIds
-from services.trades.store import TradesStore, Transaction
+from services.trades.store import TradesStore
 from services.trades.tenant_directory import FeeRate, KnownTenant, TenantStatus
 from tests.support.query_plans import FindRecorder, collection_scans
 from tests.unit.trades.trades_builders import draft
@@ -76,7 +76,7 @@ async def park_sized(infra) -> AsyncIterator[ParkSizedTrades]:  # type: ignore[n
     client: AsyncMongoClient = AsyncMongoClient(infra.mongo_uri, tz_aware=True, event_listeners=[recorder])
     store = TradesStore(client, infra.unique_name("trades_plans"))
     await store.ensure_indexes()
-    tenants = [KnownTenant(f"ten_{number:05d}", TenantStatus.ACTIVE, SUB_PARKS[number % 9], "sec-data-services", 2)
+    tenants = [KnownTenant(f"ten_{number:05d}", TenantStatus.ACTIVE, SUB_PARKS[number % len(SUB_PARKS)], "sec-data-services", 2)
                for number in range(TENANTS)]
     rates = {sub_park: FeeRate(sub_park, 100 + number) for number, sub_park in enumerate(SUB_PARKS)}
     products = _products(tenants[:SELLERS])
@@ -94,10 +94,7 @@ async def park_sized(infra) -> AsyncIterator[ParkSizedTrades]:  # type: ignore[n
 
 
 async def _in_transaction(park: ParkSizedTrades, work) -> object:  # type: ignore[no-untyped-def]
-    async def run(tx: Transaction) -> object:
-        return await work(tx)
-
-    return await park.store.transaction(run, correlation_id=None)
+    return await park.store.transaction(work, correlation_id=None)
 
 
 async def test_the_order_path_and_a_tenants_lists_read_through_indexes(park_sized: ParkSizedTrades) -> None:
