@@ -317,14 +317,25 @@ class TradesStore:
         return documents.pool_from_document(document) if document else None
 
     async def due_pools(self, now: datetime, limit: int, *, after: DuePool | None = None) -> list[DuePool]:
-        """Open pools whose closing time has come, the most overdue first, from just after ``after``."""
-        where: dict[str, Any] = {"status": PoolStatus.OPEN.value, "closes_at": {"$lte": now}}
+        """Open pools whose closing time has come, the most overdue first, from just after ``after``.
+
+        After a page, two reads rather than one ``$or`` (which the park's store answers by
+        scanning every pool): the rest of ``after``'s closing instant, then the later instants.
+        """
+        due: dict[str, Any] = {"status": PoolStatus.OPEN.value, "closes_at": {"$lte": now}}
+        found: list[dict[str, Any]] = []
         if after is not None:
-            where["$or"] = [{"closes_at": {"$gt": after.closes_at}},
-                            {"closes_at": after.closes_at, "_id": {"$gt": after.pool_id}}]
+            found = await self._due_page({"status": PoolStatus.OPEN.value, "closes_at": after.closes_at,
+                                          "_id": {"$gt": after.pool_id}}, limit)
+            due["closes_at"] = {"$gt": after.closes_at, "$lte": now}
+        if len(found) < limit:
+            found += await self._due_page(due, limit - len(found))
+        return [DuePool(document["closes_at"], document["_id"]) for document in found]
+
+    async def _due_page(self, where: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         cursor = self.db[POOLS].find(where, projection={"_id": 1, "closes_at": 1}).sort(
             [("closes_at", ASCENDING), ("_id", ASCENDING)]).limit(limit)
-        return [DuePool(document["closes_at"], document["_id"]) async for document in cursor]
+        return await cursor.to_list()
 
     async def list_products(self, query: ProductQuery, *, after: str | None, limit: int) -> list[Product]:
         where: dict[str, Any] = {}

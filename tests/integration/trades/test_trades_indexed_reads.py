@@ -10,14 +10,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo import AsyncMongoClient
 
 from services.trades import documents
 from services.trades.domain import Product, ReviewDecision
-from services.trades.queries import CatalogQuery, OrderQuery
+from services.trades.queries import CatalogQuery, DuePool, OrderQuery
 from services.trades.settlement import Order, OrderIds
 from services.trades.store import TradesStore
 from services.trades.tenant_directory import FeeRate, KnownTenant, TenantStatus
@@ -121,10 +121,11 @@ async def test_the_order_path_and_a_tenants_lists_read_through_indexes(park_size
         await store.list_orders(query, after=None, limit=20)
         await store.list_orders(query, after=some_order, limit=20)
     await store.due_pools(NOW, 20)
+    await store.due_pools(NOW, 20, after=DuePool(NOW - timedelta(hours=1), "pool_0001"))
     await store.search_catalog(CatalogQuery(sector_id="sec-data-services"), after=None, limit=20)
 
     finds = park_sized.recorder.take()
-    assert len(finds) == 18
+    assert len(finds) == 20
     assert await collection_scans(park_sized.client, finds) == []
 
 
@@ -145,3 +146,27 @@ async def test_a_tenants_orders_page_through_its_purchases_and_sales_together_in
             break
         after = page[-1].order_id
     assert listed == expected
+
+
+async def test_the_pool_closer_pages_through_pools_due_at_the_same_instant_in_order(
+    park_sized: ParkSizedTrades,
+) -> None:
+    # only what due_pools reads: status, closing time
+    earlier, later = NOW - timedelta(hours=2), NOW - timedelta(hours=1)
+    due = [(earlier, f"pool_e{n}") for n in range(3)] + [(later, f"pool_l{n}") for n in range(4)] + [(NOW, "pool_now")]
+    pools = [{"_id": pool_id, "status": "open", "closes_at": at} for at, pool_id in due]
+    pools += [{"_id": "pool_e9_closed", "status": "closed", "closes_at": earlier},
+              {"_id": "pool_not_due", "status": "open", "closes_at": NOW + timedelta(seconds=1)}]
+    await park_sized.store.db["pools"].insert_many(pools)
+    park_sized.recorder.take()
+
+    paged: list[DuePool] = []
+    after = None
+    while True:
+        page = await park_sized.store.due_pools(NOW, 2, after=after)
+        paged.extend(page)
+        if len(page) < 2:
+            break
+        after = page[-1]
+    assert [(pool.closes_at, pool.pool_id) for pool in paged] == due
+    assert await collection_scans(park_sized.client, park_sized.recorder.take()) == []
