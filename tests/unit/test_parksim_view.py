@@ -11,7 +11,7 @@ from parksim.activity import ActivityLog
 from parksim.analytics_view import LiveFigures
 from parksim.money_text import yuan, yuan_rounded
 from parksim.snapshot import ParkSnapshot
-from parksim.view import render
+from parksim.view import activity_panel, render
 
 
 def test_amounts_are_printed_from_integer_fen():
@@ -35,3 +35,12 @@ def test_the_screen_shows_tenants_revenue_top_tenants_and_activity():
     screen = console.export_text()
     for expected in ("Headquarters Base", "3.00%", "7.80", "7,800", "Taiyuan Data", "steel defect images"):
         assert expected in screen
+
+
+def test_a_long_action_takes_one_line_of_the_activity_panel():
+    activity = ActivityLog()
+    activity.record("order", "Jinzhong Route Optimisation Co., Ltd. 6007 bought Industrial equipment identifiers for 30,937 CNY")
+    console = Console(width=60, record=True)
+    console.print(activity_panel(activity))
+    body = console.export_text().splitlines()[1:-1]  # between the panel's borders
+    assert len(body) == 1 and body[0].rstrip(" │").endswith("…")

@@ -36,7 +36,9 @@ def run(
     analytics_target: str = typer.Option("", help="host:port of the analytics service; empty: no live figures"),
     actions_per_second: float = typer.Option(4.0, min=0.1, help="how busy the park is"),
     duration: float = typer.Option(0.0, min=0.0, help="seconds to run; 0 runs until Ctrl-C"),
-    seed: int = typer.Option(2024, help="random seed, for a repeatable park"),
+    seed: int | None = typer.Option(None, help="random seed, for a repeatable run on an empty store "
+                                                "(default: a new one each run, so a restarted simulator "
+                                                "does not invent the enterprises it registered before)"),
 ) -> None:
     """Register enterprises, declare revenue, list and trade data products; show the park live."""
     clients = ParkClients(tenants_target=tenants_target, token=mint_admin_token(signing_key),
@@ -54,7 +56,8 @@ async def _simulate(clients: ParkClients, rate: float, duration: float, rng: ran
     streams = [tenants]
     exchange = None
     if clients.trades_target:
-        exchange = TradesTraffic(clients, TenantTokens(clients), tenants.active_tenant_ids, activity, rng)
+        exchange = TradesTraffic(clients, TenantTokens(clients), tenants.active_tenant_ids, activity, rng,
+                                 tenants.name_of)
         streams.append(exchange)
     background = [asyncio.create_task(_drive(streams, rate, activity, rng))]
     figures = None

@@ -29,14 +29,21 @@ class TenantsTraffic:
         self._activity = activity
         self._rng = rng
         self._sub_parks: list[str] = []
+        self._sub_park_names: dict[str, str] = {}
         self._sectors: list[str] = []
         self.active_tenant_ids: list[str] = []
+        self._names: dict[str, str] = {}  # tenant id -> legal name, for the activity feed
+
+    def name_of(self, tenant_id: str) -> str:
+        """The tenant's legal name as the simulator knows it (its id for one it never saw)."""
+        return self._names.get(tenant_id, tenant_id)
 
     async def prepare(self) -> None:
         """Read the park's reference data and the tenants already active (a restarted simulator)."""
         sub_parks = await self._tenants.ListSubParks(tenants_pb2.ListSubParksRequest())
         sectors = await self._tenants.ListSectors(tenants_pb2.ListSectorsRequest())
         self._sub_parks = [sub_park.sub_park_id for sub_park in sub_parks.sub_parks]
+        self._sub_park_names = {sub_park.sub_park_id: sub_park.name for sub_park in sub_parks.sub_parks}
         self._sectors = [sector.sector_id for sector in sectors.sectors]
         self.active_tenant_ids = await self._active_tenants()
 
@@ -63,7 +70,9 @@ class TenantsTraffic:
         await self._tenants.ChangeStatus(tenants_pb2.ChangeStatusRequest(
             tenant_id=tenant.tenant_id, status=tenants_pb2.TENANT_STATUS_ACTIVE))
         self.active_tenant_ids.append(tenant.tenant_id)
-        self._activity.record("registered", f"registered {enterprise.legal_name} in {enterprise.sub_park_id}")
+        self._names[tenant.tenant_id] = enterprise.legal_name
+        self._activity.record("registered", f"registered {enterprise.legal_name} in "
+                                            f"{self._sub_park_names.get(enterprise.sub_park_id, enterprise.sub_park_id)}")
         return tenant.tenant_id
 
     async def declare_revenue(self, tenant_id: str) -> None:
@@ -73,7 +82,7 @@ class TenantsTraffic:
         report = await self._tenants.ReportRevenue(tenants_pb2.ReportRevenueRequest(
             tenant_id=tenant_id, period=period, revenue=Money(amount_minor=amount, currency="CNY")))
         verb = "declared" if report.version == 1 else f"corrected (v{report.version})"
-        self._activity.record("revenue", f"{tenant_id} {verb} {period}: {yuan_rounded(amount)} CNY")
+        self._activity.record("revenue", f"{self.name_of(tenant_id)} {verb} {period}: {yuan_rounded(amount)} CNY")
 
     async def suspend_and_reinstate(self, tenant_id: str) -> None:
         """A compliance hold: suspended, then active again."""
@@ -85,7 +94,7 @@ class TenantsTraffic:
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.FAILED_PRECONDITION:
                 raise
-        self._activity.record("spot-check", f"{tenant_id} suspended for a spot check and reinstated")
+        self._activity.record("spot-check", f"{self.name_of(tenant_id)} suspended for a spot check and reinstated")
 
     async def _active_tenants(self) -> list[str]:
         tenant_ids: list[str] = []
@@ -94,6 +103,7 @@ class TenantsTraffic:
             response = await self._tenants.ListTenants(tenants_pb2.ListTenantsRequest(
                 status=tenants_pb2.TENANT_STATUS_ACTIVE, page=PageRequest(page_size=500, page_token=page_token)))
             tenant_ids += [tenant.tenant_id for tenant in response.tenants]
+            self._names.update((tenant.tenant_id, tenant.legal_name) for tenant in response.tenants)
             page_token = response.page.next_page_token
             if not page_token:
                 return tenant_ids

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -34,13 +35,14 @@ class TradesTraffic:
     """One step at a time, chosen the way a real exchange's day mixes them."""
 
     def __init__(self, clients: ParkClients, tokens: TenantTokens, active_tenant_ids: list[str],
-                 activity: ActivityLog, rng: random.Random) -> None:
+                 activity: ActivityLog, rng: random.Random, name_of: Callable[[str], str]) -> None:
         self._clients = clients
         self._admin = clients.trades()
         self._tokens = tokens
         self._tenant_ids = active_tenant_ids  # shared with the tenants traffic: grows as tenants join
         self._activity = activity
         self._rng = rng
+        self._name_of = name_of  # a tenant's name in the activity feed
         self._orderable: list[tuple[str, str]] = []  # (product_id, seller_tenant_id)
         self._open_pools: list[tuple[str, str, datetime]] = []  # (pool_id, seller, closes_at)
         self._settled_orders: list[str] = []
@@ -95,7 +97,7 @@ class TradesTraffic:
         order = await stub.PlaceOrder(trades_pb2.PlaceOrderRequest(
             idempotency_key=str(uuid.uuid4()), product_id=product_id))
         self._count_settlement(order)
-        self._activity.record("order", f"{buyer} bought {order.product_title[:40]} for "
+        self._activity.record("order", f"{self._name_of(buyer)} bought {order.product_title[:40]} for "
                                        f"{yuan_rounded(order.settlement.gross.amount_minor)} CNY")
 
     async def join_or_open_pool(self) -> None:
@@ -109,7 +111,7 @@ class TradesTraffic:
             pool = await stub.OpenPool(trades_pb2.OpenPoolRequest(
                 product_id=product_id, tiers=_TIERS, closes_at=_timestamp(closes_at)))
             self._open_pools.append((pool.pool_id, seller, closes_at))
-            self._activity.record("pool", f"{seller} opened a demand pool closing {closes_at:%H:%M:%S}")
+            self._activity.record("pool", f"{self._name_of(seller)} opened a demand pool closing {closes_at:%H:%M:%S}")
             return
         pool_id, seller, _ = self._rng.choice(self._open_pools)
         buyer = self._other_tenant(seller)
@@ -120,7 +122,7 @@ class TradesTraffic:
             if error.code() not in (grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.FAILED_PRECONDITION):
                 raise
             return
-        self._activity.record("pool", f"{buyer} joined pool {pool_id}")
+        self._activity.record("pool", f"{self._name_of(buyer)} joined pool {pool_id}")
 
     async def refund(self, order_id: str) -> None:
         """An administrator refunds a disputed order."""

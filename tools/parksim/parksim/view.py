@@ -4,6 +4,7 @@ from __future__ import annotations
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from parksim.activity import ActivityLog
 from parksim.analytics_view import LiveFigures, revenue_table, top_tenants_table
@@ -29,7 +30,9 @@ def tenants_table(snapshot: ParkSnapshot) -> Table:
 def activity_panel(activity: ActivityLog) -> Panel:
     """The latest actions and how many of each the simulator has done."""
     totals = "  ".join(f"{kind}: {count}" for kind, count in sorted(activity.counts.items()))
-    return Panel("\n".join(activity.lines()) or "starting...", title=f"Activity  ({totals})")
+    # one screen line per action, cut short rather than wrapped, so the panel keeps its height
+    lines = [Text(line, no_wrap=True, overflow="ellipsis") for line in activity.lines()] or [Text("starting...")]
+    return Panel(Group(*lines), title=f"Activity  ({totals})")
 
 
 def exchange_panel(exchange: TradesTraffic) -> Panel:
