@@ -56,7 +56,7 @@ def may_manage(principal: Principal, seller_tenant_id: str) -> bool:
 def to_order(principal: Principal, product: Product) -> Product:
     """The product, for the caller to order; as if it did not exist when the caller cannot see it
     (not approved and listed, and neither the caller's own nor an admin asking), as GetProduct says."""
-    if product.orderable or may_manage(principal, product.seller_tenant_id):
+    if product.on_offer or may_manage(principal, product.seller_tenant_id):
         return product
     raise NotFound("product not found")
 
@@ -65,6 +65,6 @@ def managed(principal: Principal, product: Product) -> Product:
     """The product if the caller is its seller or an admin; else as if it did not exist (unless public)."""
     if may_manage(principal, product.seller_tenant_id):
         return product
-    if product.orderable:
+    if product.on_offer:
         raise PermissionDenied("only the product's seller or an administrator can do this")
     raise NotFound("product not found")

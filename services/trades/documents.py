@@ -63,6 +63,7 @@ def product_document(product: Product) -> Document:
         "quality_statement": product.quality_statement,
         "status": product.status.value,
         "listed": product.listed,
+        "seller_may_sell": product.seller_may_sell,
         "orderable": product.orderable,
         "review": None if review is None else {
             "approved": review.approved,
@@ -107,6 +108,7 @@ def product_from_document(document: Document) -> Product:
         listed_at=document["listed_at"],
         updated_at=document["updated_at"],
         version=document["version"],
+        seller_may_sell=document.get("seller_may_sell", True),  # products listed before it was kept
     )
 
 

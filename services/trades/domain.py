@@ -151,6 +151,9 @@ class Product:
     listed_at: datetime
     updated_at: datetime
     version: int = 1
+    # whether its seller may sell now (kept by the tenant directory's events): a suspended or
+    # offboarded seller's products leave the catalog, and come back when it is active again
+    seller_may_sell: bool = True
 
     @classmethod
     def list_new(
@@ -185,9 +188,14 @@ class Product:
         return product, ProductListed(product)
 
     @property
-    def orderable(self) -> bool:
-        """Approved and listed: buyers can order it now."""
+    def on_offer(self) -> bool:
+        """Approved and listed: every reader may see it (whether or not its seller may sell now)."""
         return self.status is ProductStatus.APPROVED and self.listed
+
+    @property
+    def orderable(self) -> bool:
+        """On offer by a seller who may sell: buyers can order it now (the catalog shows these)."""
+        return self.on_offer and self.seller_may_sell
 
     @property
     def needs_security_assessment(self) -> bool:

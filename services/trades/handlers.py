@@ -50,8 +50,11 @@ def fee_rate_from_proto(sub_park: tenants_pb2.SubPark) -> FeeRate:
 
 
 async def record_tenant(store: TradesStore, event: TenantSnapshot, envelope: Envelope, session: AsyncClientSession) -> None:
-    """Keep the tenant the event carries (unless a newer version is kept)."""
-    await store.directory_writer(session).put_tenant(known_tenant_from_proto(event.tenant))
+    """Keep the tenant the event carries (unless a newer version is kept), and its products in the
+    catalog only while it may sell."""
+    tenant, directory = known_tenant_from_proto(event.tenant), store.directory_writer(session)
+    if await directory.put_tenant(tenant):
+        await directory.keep_products_in_step(tenant)
 
 
 async def record_fee_rate(

@@ -203,7 +203,7 @@ class Pool:
 
 
 def _cancel_reason(product: Product | None, seller: KnownTenant | None) -> str:
-    if product is None or not product.orderable:
+    if product is None or not product.on_offer:
         return "the product can no longer be ordered"
     if seller is None or not seller.may_trade:
         return "the seller can no longer sell"

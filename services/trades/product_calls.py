@@ -1,8 +1,9 @@
 """The data-product calls: listing, the compliance review, the catalog, delisting and relisting.
 
-A seller lists a product; it waits for an administrator's review and is orderable only
-once approved and listed. The catalog shows orderable products to every reader; other
-products are seen only by their seller and admins.
+A seller lists a product; it waits for an administrator's review and is on offer once
+approved and listed. Every reader sees a product on offer; the catalog shows those whose
+seller may sell now (not suspended or offboarded). Other products are seen only by their
+seller and admins.
 """
 
 from __future__ import annotations
@@ -62,11 +63,12 @@ class ProductCalls(TradesCalls):
         return mapping.product_to_proto(await self._transaction(list_product))
 
     async def GetProduct(self, request: trades_pb2.GetProductRequest, context: Any) -> trades_pb2.Product:
-        """An orderable product to any reader; any other only to its seller and admins."""
+        """A product on offer to any reader (``orderable`` says whether its seller may sell now);
+        any other only to its seller and admins."""
         principal = checked_caller(request)
         require_role(principal, *CATALOG_READERS)
         product = await self._store.product(request_checks.product_id(request.product_id))
-        if product is None or not (product.orderable or may_manage(principal, product.seller_tenant_id)):
+        if product is None or not (product.on_offer or may_manage(principal, product.seller_tenant_id)):
             raise NotFound("product not found")
         return mapping.product_to_proto(product)
 

@@ -21,7 +21,7 @@ class ProductQuery:
 
 @dataclass(frozen=True)
 class CatalogQuery:
-    """SearchCatalog: orderable products only; empty values do not filter."""
+    """SearchCatalog: orderable products only (on offer, seller may sell); empty values do not filter."""
 
     sector_id: str = ""
     words: tuple[str, ...] = ()

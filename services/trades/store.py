@@ -28,7 +28,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from services.trades import documents
-from services.trades.domain import Product
+from services.trades.domain import Product, ProductStatus
 from services.trades.mapping import DomainEvent, event_envelope
 from services.trades.pools import Pool, PoolStatus
 from services.trades.queries import CatalogQuery, DuePool, OrderQuery, PoolQuery, ProductQuery
@@ -84,6 +84,14 @@ class Transaction:
         return documents.product_from_document(document)
 
     async def add_product(self, product: Product) -> None:
+        """Insert a new product of a seller the transaction read as one who may sell.
+
+        The seller's directory entry is written too: a status change applied meanwhile
+        (``Directory.keep_products_in_step`` cannot see this product yet) then conflicts with
+        this transaction, which runs again and reads the new status.
+        """
+        await self._db[DIRECTORY].update_one({"_id": product.seller_tenant_id},
+                                             {"$set": {"last_listing_at": product.listed_at}}, session=self._session)
         await self._db[PRODUCTS].insert_one(documents.product_document(product), session=self._session)
 
     async def save_product(self, product: Product) -> None:
@@ -220,6 +228,20 @@ class Directory:
         await self._db[DIRECTORY].replace_one({"_id": tenant.tenant_id}, documents.known_tenant_document(tenant),
                                               upsert=True, session=self._session)
         return True
+
+    async def keep_products_in_step(self, seller: KnownTenant) -> None:
+        """Take the seller's products out of the catalog while it may not sell, and back in when it may.
+
+        In the transaction that keeps the seller's new status, so the catalog and the order path
+        (which reads the directory) change together.
+        """
+        products, may_sell = self._db[PRODUCTS], seller.may_trade
+        await products.update_many({"seller_tenant_id": seller.tenant_id, "seller_may_sell": {"$ne": may_sell}},
+                                   {"$set": {"seller_may_sell": may_sell, "orderable": False}}, session=self._session)
+        if may_sell:
+            await products.update_many({"seller_tenant_id": seller.tenant_id, "status": ProductStatus.APPROVED.value,
+                                        "listed": True, "orderable": False},
+                                       {"$set": {"orderable": True}}, session=self._session)
 
     async def put_fee_rate(self, rate: FeeRate) -> None:
         """The sub-park's current rate (events of one sub-park arrive in order: its key's partition)."""

@@ -57,6 +57,37 @@ async def test_a_suspended_tenant_can_neither_buy_nor_sell_from_the_moment_its_e
         idempotency_key=fresh_key(), product_id=product.product_id))) == grpc.StatusCode.FAILED_PRECONDITION
 
 
+async def test_a_sellers_products_leave_the_catalog_while_it_may_not_sell_and_come_back_when_it_may(
+    trades_park: TradesPark,
+) -> None:
+    seller, buyer = await trades_park.trader(), await trades_park.trader()
+    on_offer = await trades_park.approved_product(seller)
+    waiting = await seller.stub.ListProduct(listing(title="Coke oven gas readings, 2025"))
+
+    async def catalog() -> dict[str, bool]:
+        found = await buyer.stub.SearchCatalog(trades_pb2.SearchCatalogRequest(seller_tenant_id=seller.tenant_id))
+        return {product.product_id: product.orderable for product in found.products}
+
+    async def seen_by_buyer(product_id: str) -> bool:
+        return (await buyer.stub.GetProduct(trades_pb2.GetProductRequest(product_id=product_id))).orderable
+
+    assert await catalog() == {on_offer.product_id: True}
+    await trades_park.set_status(seller, "suspended")
+    assert await catalog() == {}
+    assert await seen_by_buyer(on_offer.product_id) is False  # still visible, not orderable
+    # approved while its seller is suspended: on offer, not orderable
+    approved = await trades_park.admin.ReviewProduct(trades_pb2.ReviewProductRequest(
+        product_id=waiting.product_id, decision=trades_pb2.REVIEW_DECISION_APPROVE))
+    assert approved.orderable is False and await catalog() == {}
+
+    await trades_park.set_status(seller, "active")
+    assert await catalog() == {on_offer.product_id: True, waiting.product_id: True}
+    await trades_park.set_status(seller, "suspended")
+    await trades_park.set_status(seller, "offboarded")
+    assert await catalog() == {}
+    assert await seen_by_buyer(waiting.product_id) is False
+
+
 async def test_tenants_not_known_yet_or_still_pending_cannot_trade(trades_park: TradesPark) -> None:
     seller = await trades_park.trader()
     product = await trades_park.approved_product(seller)

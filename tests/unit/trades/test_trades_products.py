@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from parkos.errors import FailedPrecondition, InvalidArgument
 from parkos.money import Money
@@ -62,6 +64,13 @@ def test_only_an_active_seller_lists(status: TenantStatus) -> None:
         Product.list_new(draft(), product_id="prd_1", seller=tenant("ten_seller", status), currency="CNY", now=NOW)
     with pytest.raises(FailedPrecondition, match="not known"):
         Product.list_new(draft(), product_id="prd_1", seller=None, currency="CNY", now=NOW)
+
+
+def test_a_product_whose_seller_may_not_sell_stays_on_offer_but_cannot_be_ordered() -> None:
+    product = replace(approved(), seller_may_sell=False)
+    assert product.on_offer and not product.orderable
+    assert replace(product, seller_may_sell=True).orderable
+    assert not replace(product, listed=False).on_offer
 
 
 def test_approval_makes_a_product_orderable_and_a_second_review_is_refused() -> None:

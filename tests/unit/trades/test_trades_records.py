@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -23,6 +24,9 @@ def test_documents_round_trip_every_entity() -> None:
     product = approved(contains_personal_information=True)
     assert documents.product_from_document(documents.product_document(product)) == product
     assert documents.product_from_document(documents.product_document(listed())).review is None
+    withdrawn = replace(product, seller_may_sell=False)
+    assert documents.product_from_document(documents.product_document(withdrawn)) == withdrawn
+    assert documents.product_document(withdrawn)["orderable"] is False  # what the catalog's index reads
     refunded, _ = order(product).refunded(reason="r", idempotency_key="refund-key-1", refund_id="rfd_1",
                                           actor="admin:a", now=NOW + timedelta(hours=1))
     for entity in (order(product), refunded):
