@@ -71,7 +71,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         self._refuse_pruned_window(window, at_ms, int(now.timestamp() * 1000))
         found = self._view.figures(dimension, request.key, window, at_ms)
         if found is None:
-            raise NotFound(f"no tenant of this {dimension.value.replace('_', '-')} is known yet")
+            raise NotFound(_nothing_known(dimension))
         return mapping.slice_to_proto(request, found, self._currency)
 
     def _refuse_pruned_window(self, window: Window, at_ms: int, now_ms: int) -> None:
@@ -167,3 +167,10 @@ def _refuse_unknown_fields(message: Message, path: str = "") -> None:
     ]
     if violations:
         raise InvalidArgument("the request has fields this server does not know", violations)
+
+
+def _nothing_known(dimension: Dimension) -> str:
+    """Why a dimension's figures are missing: a tenant not seen yet, or no tenant there yet."""
+    if dimension is Dimension.TENANT:
+        return "this tenant is not known to analytics yet"
+    return f"no tenant of this {dimension.value.replace('_', '-')} is known yet"

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from parkos.auth.roles import Role
 from parkos.errors import FieldViolation, InvalidArgument
+from parkos.wording import with_article
 
 from services.tenants.domain import REASON_MAX, text_violations
 
@@ -60,7 +61,7 @@ class CredentialRequest:
                 found.append(FieldViolation(f"scopes[{index}]", "must be lower-case letters, digits and ':._-', 1-64 characters"))
         found.extend(text_violations("label", self.label, maximum=LABEL_MAX))
         if self.ttl is not None and not MIN_TTL <= self.ttl <= MAX_TTL:
-            found.append(FieldViolation("ttl", f"must be between {MIN_TTL} and {MAX_TTL.days} days"))
+            found.append(FieldViolation("ttl", f"must be between {MIN_TTL.seconds // 60} minutes and {MAX_TTL.days} days"))
         return found
 
     def _binding_violations(self, role: Role) -> list[FieldViolation]:
@@ -69,9 +70,9 @@ class CredentialRequest:
         for field in ("tenant_id", "bank_id", "node_id"):
             value = getattr(self, field)
             if field == needed and not value:
-                found.append(FieldViolation(field, f"is required for a {role} credential"))
+                found.append(FieldViolation(field, f"is required for {with_article(role)} credential"))
             elif field != needed and value:
-                found.append(FieldViolation(field, f"must be empty for a {role} credential"))
+                found.append(FieldViolation(field, f"must be empty for {with_article(role)} credential"))
             elif field == needed and field != "tenant_id" and not _PARTY_ID.fullmatch(value):
                 found.append(FieldViolation(field, "must be 1-64 letters, digits or '_.:-'"))
         return found

@@ -19,6 +19,7 @@ from enum import StrEnum
 from parkos.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 from parkos import credit_code
+from parkos.wording import with_article
 
 LEGAL_NAME_MIN, LEGAL_NAME_MAX = 2, 150
 DESCRIPTION_MAX = 2000
@@ -182,7 +183,7 @@ class Tenant:
     ) -> tuple[Tenant, TenantStatusChanged]:
         """Move to ``target`` if the lifecycle allows it (else FAILED_PRECONDITION)."""
         if target not in ALLOWED_TRANSITIONS[self.status]:
-            raise FailedPrecondition(f"a {self.status} tenant cannot become {target}")
+            raise FailedPrecondition(f"{with_article(self.status)} tenant cannot become {target}")
         reason = reason.strip()
         if len(reason) > REASON_MAX:
             raise InvalidArgument.for_field("reason", f"must be at most {REASON_MAX} characters")
@@ -215,12 +216,12 @@ class Tenant:
     def ensure_may_hold_credentials(self) -> None:
         """Suspended and offboarded tenants get no new credentials."""
         if self.status not in (TenantStatus.PENDING, TenantStatus.ACTIVE):
-            raise FailedPrecondition(f"a {self.status} tenant cannot be issued credentials")
+            raise FailedPrecondition(f"{with_article(self.status)} tenant cannot be issued credentials")
 
     def ensure_may_report_revenue(self) -> None:
         """Only tenants operating in the park (active, or suspended for now) declare revenue."""
         if self.status not in (TenantStatus.ACTIVE, TenantStatus.SUSPENDED):
-            raise FailedPrecondition(f"a {self.status} tenant cannot report revenue")
+            raise FailedPrecondition(f"{with_article(self.status)} tenant cannot report revenue")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from park.tenants.v1 import tenants_pb2
 from parkos.errors import FieldViolation, InvalidArgument
 from parkos.unknown_fields import refuse_unknown_fields  # noqa: F401  (re-exported for api.py)
 from parkos.ids import is_valid_id
+from parkos.wording import with_article
 
 from services.tenants.domain import EDITABLE_PROFILE_FIELDS
 
@@ -76,5 +77,5 @@ def _id(value: str, prefix: str, field: str) -> str:
     if not value:
         raise InvalidArgument.for_field(field, "is required")
     if not is_valid_id(value, prefix):
-        raise InvalidArgument.for_field(field, f"is not a {prefix}_ id")
+        raise InvalidArgument.for_field(field, f"is not {with_article(prefix + '_')} id")
     return value

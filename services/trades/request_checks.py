@@ -13,6 +13,7 @@ from typing import TypeVar
 from parkos.errors import InvalidArgument
 from parkos.unknown_fields import refuse_unknown_fields  # noqa: F401  (re-exported for authorization.py)
 from parkos.ids import is_valid_id
+from parkos.wording import with_article
 
 from services.trades import ids
 
@@ -70,7 +71,7 @@ def _id(value: str, prefix: str, field: str) -> str:
     if not value:
         raise InvalidArgument.for_field(field, "is required")
     if not is_valid_id(value, prefix):
-        raise InvalidArgument.for_field(field, f"is not a {prefix}_ id")
+        raise InvalidArgument.for_field(field, f"is not {with_article(prefix + '_')} id")
     return value
 
 

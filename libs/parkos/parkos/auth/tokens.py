@@ -25,6 +25,7 @@ from parkos.auth.revocations import RevocationList
 from parkos.auth.roles import Role
 from parkos.errors import Unauthenticated, Unavailable
 from parkos.ids import new_id
+from parkos.wording import with_article
 
 ALGORITHM = "EdDSA"
 TOKEN_ID_PREFIX = "tok"
@@ -206,7 +207,7 @@ def _check_issue(
         raise ValueError("a token's ttl must be positive")
     claim = _BINDING_CLAIM.get(role)
     if claim is not None and not bindings[claim]:
-        raise ValueError(f"a {role.value} token must be bound to a {_BINDING_NAME[role]} id")
+        raise ValueError(f"{with_article(role.value)} token must be bound to {with_article(_BINDING_NAME[role])} id")
 
 
 def _principal_from(claims: Mapping[str, Any], token_id: str) -> Principal:
@@ -217,7 +218,7 @@ def _principal_from(claims: Mapping[str, Any], token_id: str) -> Principal:
     bound = {name: _optional_string_claim(claims, name) for name in ("tid", "bid", "nid")}
     claim = _BINDING_CLAIM.get(role)
     if claim is not None and not bound[claim]:
-        raise Unauthenticated(f"token not bound to a {_BINDING_NAME[role]}")
+        raise Unauthenticated(f"token not bound to {with_article(_BINDING_NAME[role])}")
     return Principal(
         subject=_string_claim(claims, "sub"),
         role=role,
