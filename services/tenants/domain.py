@@ -98,6 +98,18 @@ class Sector:
     sector_id: str
     name: str
 
+    def defined(self, *, now: datetime) -> SectorDefined:
+        """The event announcing this sector (when it is seeded)."""
+        return SectorDefined(self, defined_at=now)
+
+
+@dataclass(frozen=True)
+class SectorDefined:
+    """A sector of the park, as seeded (the trades service files data products under it)."""
+
+    sector: Sector
+    defined_at: datetime
+
 
 class ReferenceData:
     """The sub-parks and sectors a tenant can be registered in."""

@@ -20,6 +20,7 @@ from services.tenants.credentials import Credential, CredentialIssued, Credentia
 from services.tenants.domain import (
     Contact,
     Sector,
+    SectorDefined,
     SubPark,
     SubParkDefined,
     Tenant,
@@ -49,7 +50,7 @@ ROLE_FROM_PROTO = {value: key for key, value in ROLE_TO_PROTO.items()}
 
 DomainEvent = (
     TenantRegistered | TenantProfileUpdated | TenantStatusChanged | CredentialIssued | CredentialRevoked | RevenueReported
-    | SubParkDefined
+    | SubParkDefined | SectorDefined
 )
 
 
@@ -189,6 +190,9 @@ def event_payload(event: DomainEvent) -> tuple[Message, str, str]:
                 sub_park=sub_park_to_proto(sub_park), defined_by=actor, defined_at=timestamp(defined_at)
             )
             return payload, sub_park.sub_park_id, ""
+        case SectorDefined(sector, defined_at):
+            payload = events_pb2.SectorDefined(sector=sector_to_proto(sector), defined_at=timestamp(defined_at))
+            return payload, sector.sector_id, ""
     raise TypeError(f"not a tenants domain event: {event!r}")
 
 

@@ -26,7 +26,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.tenants import documents
 from services.tenants.credentials import Credential
-from services.tenants.domain import ReferenceData, SubPark, Tenant, TenantStatus
+from services.tenants.domain import ReferenceData, Sector, SubPark, Tenant, TenantStatus
 from services.tenants.mapping import DomainEvent, event_envelope
 from services.tenants.revenue import Period, RevenueReport
 from services.tenants.tenant_cache import TenantCache
@@ -166,26 +166,43 @@ class Transaction:
 
     async def add_missing_sub_parks(self, sub_parks: Iterable[SubPark]) -> list[SubPark]:
         """Insert the sub-parks not stored yet (at their place in ``sub_parks``); returns those inserted."""
-        ordered = list(sub_parks)
-        collection = self._db[SUB_PARKS_COLLECTION]
-        cursor = collection.find({"_id": {"$in": [s.sub_park_id for s in ordered]}}, {"_id": 1}, session=self._session)
-        stored = {document["_id"] async for document in cursor}
-        missing = [(position, s) for position, s in enumerate(ordered) if s.sub_park_id not in stored]
-        if missing:
-            await collection.insert_many(
-                [{**documents.sub_park_document(s, position), "published": True} for position, s in missing],
-                session=self._session,
-            )
-        return [s for _, s in missing]
+        sub_parks = list(sub_parks)
+        return await self._add_missing(SUB_PARKS_COLLECTION, sub_parks, [s.sub_park_id for s in sub_parks],
+                                       documents.sub_park_document)
+
+    async def add_missing_sectors(self, sectors: Iterable[Sector]) -> list[Sector]:
+        """Insert the sectors not stored yet (at their place in ``sectors``); returns those inserted."""
+        sectors = list(sectors)
+        return await self._add_missing(SECTORS_COLLECTION, sectors, [s.sector_id for s in sectors],
+                                       documents.sector_document)
 
     async def publish_unpublished_sub_parks(self) -> list[SubPark]:
         """Sub-parks stored before they were published (databases seeded by older versions), now marked."""
-        collection = self._db[SUB_PARKS_COLLECTION]
+        found = await self._mark_unpublished(SUB_PARKS_COLLECTION)
+        return [documents.sub_park_from_document(document) for document in found]
+
+    async def publish_unpublished_sectors(self) -> list[Sector]:
+        """Sectors stored before they were published (databases seeded by older versions), now marked."""
+        return [documents.sector_from_document(document) for document in await self._mark_unpublished(SECTORS_COLLECTION)]
+
+    async def _add_missing(self, collection_name: str, items: list, ids: list[str],
+                           document_of: Callable[[Any, int], dict[str, Any]]) -> list:
+        collection = self._db[collection_name]
+        cursor = collection.find({"_id": {"$in": ids}}, {"_id": 1}, session=self._session)
+        stored = {document["_id"] async for document in cursor}
+        missing = [(position, item) for position, (item, item_id) in enumerate(zip(items, ids)) if item_id not in stored]
+        if missing:
+            await collection.insert_many([{**document_of(item, position), "published": True} for position, item in missing],
+                                         session=self._session)
+        return [item for _, item in missing]
+
+    async def _mark_unpublished(self, collection_name: str) -> list[dict[str, Any]]:
+        collection = self._db[collection_name]
         found = await collection.find({"published": {"$ne": True}}, session=self._session).sort("position", ASCENDING).to_list()
         if found:
             await collection.update_many({"_id": {"$in": [d["_id"] for d in found]}}, {"$set": {"published": True}},
                                          session=self._session)
-        return [documents.sub_park_from_document(document) for document in found]
+        return found
 
     async def add_revenue(self, report: RevenueReport) -> None:
         """Store ``report`` as the current version of its period, superseding the previous one."""
@@ -270,22 +287,20 @@ class TenantsStore:
         """Insert the sub-parks and sectors that do not exist yet; returns what is stored.
 
         Each sub-park inserted is published (SubParkDefined, in the same transaction), so the
-        trades service learns its trade-fee rate; sub-parks already stored are left alone, except
-        that one stored by a version that did not publish yet is published once.
+        trades service learns its trade-fee rate, and each sector (SectorDefined), so it knows
+        the sectors products are filed under; those already stored are left alone, except that
+        one stored by a version that did not publish it yet is published once.
         """
 
-        async def seed_sub_parks(tx: Transaction) -> None:
+        async def seed(tx: Transaction) -> None:
             for sub_park in await tx.add_missing_sub_parks(reference.sub_parks):
                 tx.record(sub_park.defined(actor="", now=now))
             for sub_park in await tx.publish_unpublished_sub_parks():
                 tx.record(sub_park.defined(actor="", now=now))
+            for sector in [*await tx.add_missing_sectors(reference.sectors), *await tx.publish_unpublished_sectors()]:
+                tx.record(sector.defined(now=now))
 
-        await self.transaction(seed_sub_parks, correlation_id=None)
-        operations = [
-            UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
-            for doc in (documents.sector_document(sector, position) for position, sector in enumerate(reference.sectors))
-        ]
-        await self.db[SECTORS_COLLECTION].bulk_write(operations, ordered=False)
+        await self.transaction(seed, correlation_id=None)
         self.forget_reference_data()
         return await self.reference_data()
 

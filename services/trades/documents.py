@@ -309,6 +309,7 @@ def pool_from_document(document: Document) -> Pool:
 
 TENANT_KIND = "tenant"
 FEE_RATE_KIND = "fee_rate"
+SECTOR_KIND = "sector"
 
 
 def known_tenant_document(tenant: KnownTenant) -> Document:
@@ -344,3 +345,12 @@ def fee_rate_document(rate: FeeRate) -> Document:
 
 def fee_rate_from_document(document: Document) -> FeeRate:
     return FeeRate(document["sub_park_id"], document["trade_fee_bps"])
+
+
+def sector_id_in_directory(sector_id: str) -> str:
+    """The directory id of a sector the park defined."""
+    return f"{SECTOR_KIND}/{sector_id}"
+
+
+def sector_document(sector_id: str, name: str) -> Document:
+    return {"_id": sector_id_in_directory(sector_id), "kind": SECTOR_KIND, "sector_id": sector_id, "name": name}

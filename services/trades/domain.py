@@ -158,9 +158,15 @@ class Product:
     @classmethod
     def list_new(
         cls, draft: ProductDraft, *, product_id: str, seller: KnownTenant | None, currency: str, now: datetime,
+        sector_known: bool = True,
     ) -> tuple[Product, ProductListed]:
-        """A new PENDING_REVIEW product of an active seller (the caller checked who may act for it)."""
+        """A new PENDING_REVIEW product of an active seller (the caller checked who may act for it).
+
+        ``sector_known``: whether the park defined the draft's sector (when it names one).
+        """
         violations = draft.violations(currency)
+        if draft.sector_id and not sector_known and not any(v.field == "sector_id" for v in violations):
+            violations.append(FieldViolation("sector_id", "is not a sector of the park"))
         if violations:
             raise InvalidArgument("the product listing is invalid", violations)
         placement = seller_party(seller, own=True)

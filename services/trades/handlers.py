@@ -5,7 +5,8 @@ transaction that also records its event_id; the handlers below run in that trans
 
 - TenantRegistered / TenantProfileUpdated / TenantStatusChanged carry the whole tenant:
   keep its status, sub-park and sector, unless a newer version is already kept;
-- SubParkDefined carries a sub-park's current trade-fee rate.
+- SubParkDefined carries a sub-park's current trade-fee rate;
+- SectorDefined a sector products may be filed under.
 
 From the moment a TenantStatusChanged to SUSPENDED is applied, the tenant can neither buy
 nor sell: the order path reads the directory inside its own transaction. Other event
@@ -66,9 +67,19 @@ async def record_fee_rate(
     await store.directory_writer(session).put_fee_rate(fee_rate_from_proto(event.sub_park))
 
 
+async def record_sector(
+    store: TradesStore, event: events_pb2.SectorDefined, envelope: Envelope, session: AsyncClientSession
+) -> None:
+    """Keep a sector the park defined."""
+    if not event.sector.sector_id:
+        raise PermanentEventError("SectorDefined without a sector id")
+    await store.directory_writer(session).put_sector(event.sector.sector_id, event.sector.name)
+
+
 def tenant_event_handlers(store: TradesStore) -> EventHandlers:
     """The handlers of park.tenants.v1 events, bound to ``store``."""
     handlers = EventHandlers()
     for snapshot in (events_pb2.TenantRegistered, events_pb2.TenantProfileUpdated, events_pb2.TenantStatusChanged):
         handlers.register(snapshot, partial(record_tenant, store))
+    handlers.register(events_pb2.SectorDefined, partial(record_sector, store))
     return handlers.register(events_pb2.SubParkDefined, partial(record_fee_rate, store))

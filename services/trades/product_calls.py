@@ -54,8 +54,9 @@ class ProductCalls(TradesCalls):
 
         async def list_product(tx: Transaction) -> Product:
             seller = (await tx.tenants(seller_id)).get(seller_id)
+            sector_known = not draft.sector_id or await tx.knows_sector(draft.sector_id)
             product, event = Product.list_new(draft, product_id=product_id, seller=seller,
-                                              currency=self._config.currency, now=now)
+                                              currency=self._config.currency, now=now, sector_known=sector_known)
             await tx.add_product(product)
             tx.record(event)
             return product

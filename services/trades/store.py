@@ -191,6 +191,12 @@ class Transaction:
         cursor = self._db[DIRECTORY].find({"_id": {"$in": wanted}}, session=self._session)
         return {document["_id"]: documents.known_tenant_from_document(document) async for document in cursor}
 
+    async def knows_sector(self, sector_id: str) -> bool:
+        """Whether the park defined this sector (SectorDefined)."""
+        found = await self._db[DIRECTORY].find_one({"_id": documents.sector_id_in_directory(sector_id)}, {"_id": 1},
+                                                    session=self._session)
+        return found is not None
+
     async def directory(self, *tenant_ids: str) -> tuple[dict[str, KnownTenant], dict[str, FeeRate]]:
         """The known tenants among ``tenant_ids`` and the fee rates of their sub-parks, in two reads by _id.
 
@@ -242,6 +248,11 @@ class Directory:
             await products.update_many({"seller_tenant_id": seller.tenant_id, "status": ProductStatus.APPROVED.value,
                                         "listed": True, "orderable": False},
                                        {"$set": {"orderable": True}}, session=self._session)
+
+    async def put_sector(self, sector_id: str, name: str) -> None:
+        """A sector the park defined: products may be filed under it."""
+        document = documents.sector_document(sector_id, name)
+        await self._db[DIRECTORY].replace_one({"_id": document["_id"]}, document, upsert=True, session=self._session)
 
     async def put_fee_rate(self, rate: FeeRate) -> None:
         """The sub-park's current rate (events of one sub-park arrive in order: its key's partition)."""

@@ -1,5 +1,6 @@
 """Sub-park fee rates reach the trades service through Kafka: SubParkDefined when a sub-park is
-seeded (once) and whenever an admin changes its rate with SetTradeFee."""
+seeded (once) and whenever an admin changes its rate with SetTradeFee; the sectors, as
+SectorDefined when each is seeded (once)."""
 
 from __future__ import annotations
 
@@ -14,18 +15,19 @@ from parkos.events import payload_type_name, unpack_payload
 
 from services.tenants import documents
 from services.tenants.main import TenantsService
-from services.tenants.reference_data import SUB_PARKS
+from services.tenants.reference_data import SECTORS, SUB_PARKS
 from tests.integration.tenants.tenants_park import Park, violated_fields
 
 pytestmark = pytest.mark.infra
 
 SUB_PARK_DEFINED = payload_type_name(events_pb2.SubParkDefined)
+SECTOR_DEFINED = payload_type_name(events_pb2.SectorDefined)
 
 
-async def _defined_rows(park: Park) -> list[dict]:
-    """This database's outbox rows of SubParkDefined, oldest first."""
+async def _defined_rows(park: Park, event_type: str = SUB_PARK_DEFINED) -> list[dict]:
+    """This database's outbox rows of SubParkDefined (or ``event_type``), oldest first."""
     outbox = park.mongo[park.database]["outbox"]
-    return await outbox.find({"type": SUB_PARK_DEFINED}).sort("_id", 1).to_list()
+    return await outbox.find({"type": event_type}).sort("_id", 1).to_list()
 
 
 async def _published(park: Park, event_ids: set[str], timeout: float = 20.0) -> dict[str, Envelope]:
@@ -67,6 +69,18 @@ async def test_seeding_publishes_each_sub_park_once_keyed_by_its_id(park: Park, 
         assert envelope.aggregate_id == event.sub_park.sub_park_id and envelope.tenant_id == ""
         seeded = next(s for s in SUB_PARKS if s.sub_park_id == event.sub_park.sub_park_id)
         assert event.sub_park.trade_fee_bps == seeded.trade_fee_bps and event.defined_by == ""
+
+
+async def test_seeding_publishes_each_sector_once_keyed_by_its_id(park: Park, replica: TenantsService) -> None:
+    rows = await _defined_rows(park, SECTOR_DEFINED)
+    assert sorted(row["key"] for row in rows) == sorted(s.sector_id for s in SECTORS)
+
+    ours = await _published(park, {row["_id"] for row in rows})
+    assert len(ours) == len(rows), "every seeded sector reached Kafka"
+    for envelope in ours.values():
+        event = unpack_payload(envelope, events_pb2.SectorDefined)
+        assert envelope.aggregate_id == event.sector.sector_id and envelope.tenant_id == ""
+        assert event.sector.name == next(s.name for s in SECTORS if s.sector_id == event.sector.sector_id)
 
 
 async def test_an_admin_sets_a_trade_fee_and_it_is_published(park: Park) -> None:
@@ -127,11 +141,12 @@ async def test_only_an_admin_sets_trade_fees(park: Park) -> None:
     assert await _sub_parks(park) == before
 
 
-async def test_sub_parks_seeded_before_publishing_existed_are_published_once(park: Park) -> None:
+async def test_sub_parks_and_sectors_seeded_before_publishing_existed_are_published_once(park: Park) -> None:
     # a database seeded by an earlier version: sub-parks stored, never published
     database = park.database + "_legacy"
     legacy = park.mongo[database]
     await legacy["sub_parks"].insert_many([documents.sub_park_document(s, n) for n, s in enumerate(SUB_PARKS[:3])])
+    await legacy["sectors"].insert_many([documents.sector_document(s, n) for n, s in enumerate(SECTORS[:2])])
     settings = park.service.settings.model_copy(update={"grpc_port": 0, "mongo_database": database})
     try:
         for start in range(2):
@@ -140,5 +155,7 @@ async def test_sub_parks_seeded_before_publishing_existed_are_published_once(par
             await service.stop()
             rows = await legacy["outbox"].find({"type": SUB_PARK_DEFINED}).to_list()
             assert sorted(r["key"] for r in rows) == sorted(s.sub_park_id for s in SUB_PARKS), f"after start {start}"
+            rows = await legacy["outbox"].find({"type": SECTOR_DEFINED}).to_list()
+            assert sorted(r["key"] for r in rows) == sorted(s.sector_id for s in SECTORS), f"after start {start}"
     finally:
         await park.mongo.drop_database(database)

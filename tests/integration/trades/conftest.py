@@ -16,7 +16,7 @@ from parkos.mongo import connect_mongo
 
 from services.trades.main import TradesService
 from services.trades.settings import TradesSettings
-from tests.integration.trades.trades_park import FEE_RATES, TenantFeed, TradesPark
+from tests.integration.trades.trades_park import FEE_RATES, SECTORS, TenantFeed, TradesPark
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +47,8 @@ async def trades_park(infra, signing_keys, tmp_path_factory) -> AsyncIterator[Tr
     try:
         for sub_park_id, bps in FEE_RATES.items():
             await park.set_fee(sub_park_id, bps)
+        for sector_id in SECTORS:
+            await park.define_sector(sector_id)
         yield park
     finally:
         for channel in park.channels:

@@ -105,6 +105,8 @@ CASES: list[tuple[str, Call, grpc.StatusCode, set[str] | None]] = [
     ("negative price", lambda m: m.seller.stub.ListProduct(listing(price=cny(-100))), INVALID, {"price.amount_minor"}),
     ("zero price", lambda m: m.seller.stub.ListProduct(listing(price=cny(0))), INVALID, {"price.amount_minor"}),
     ("absurd price", lambda m: m.seller.stub.ListProduct(listing(price=cny(10**13))), INVALID, {"price.amount_minor"}),
+    ("a sector the park does not have", lambda m: m.seller.stub.ListProduct(listing(sector_id="sec-nope")), INVALID,
+     {"sector_id"}),
     ("foreign currency", lambda m: m.seller.stub.ListProduct(listing(price=cny(100, "USD"))), INVALID,
      {"price.currency"}),
     ("malformed currency", lambda m: m.seller.stub.ListProduct(listing(price=cny(100, "cny"))), INVALID,

@@ -11,7 +11,7 @@ from park.trades.v1 import trades_pb2
 from parkos.auth import Role
 from parkos.ids import new_id
 
-from tests.integration.trades.trades_park import TradesPark, fresh_key, listing
+from tests.integration.trades.trades_park import TradesPark, fresh_key, listing, violated_fields
 from tests.support.kafka import read_topic
 
 pytestmark = pytest.mark.infra
@@ -86,6 +86,21 @@ async def test_a_sellers_products_leave_the_catalog_while_it_may_not_sell_and_co
     await trades_park.set_status(seller, "offboarded")
     assert await catalog() == {}
     assert await seen_by_buyer(waiting.product_id) is False
+
+
+async def test_a_product_is_filed_under_a_sector_once_the_park_has_defined_it(trades_park: TradesPark) -> None:
+    seller = await trades_park.trader()
+    filed = await seller.stub.ListProduct(listing(sector_id="sec-ai-model-services"))  # not the seller's own sector
+    assert filed.sector_id == "sec-ai-model-services"
+
+    sector_id = f"sec-test-{new_id('sec')[-6:].lower()}"
+    before = await trades_park.counts()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await seller.stub.ListProduct(listing(sector_id=sector_id))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and violated_fields(caught.value) == {"sector_id"}
+    assert await trades_park.counts() == before
+    await trades_park.define_sector(sector_id)
+    assert (await seller.stub.ListProduct(listing(sector_id=sector_id))).sector_id == sector_id
 
 
 async def test_tenants_not_known_yet_or_still_pending_cannot_trade(trades_park: TradesPark) -> None:

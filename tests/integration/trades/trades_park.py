@@ -39,6 +39,7 @@ STATUS = {
 }
 # The sub-parks the feed defines at the start of a session, with their fee rates.
 FEE_RATES = {"sp-hq": 300, "sp-energy": 250, "sp-ai": 300, "sp-media": 350, "sp-data-services": 200}
+SECTORS = ("sec-digital-energy", "sec-ai-model-services", "sec-data-services")
 COLLECTIONS = ("products", "orders", "settlements", "licenses", "refunds", "pools", "outbox")
 _keys = itertools.count()
 
@@ -90,6 +91,10 @@ class TenantFeed:
     async def define_sub_park(self, sub_park_id: str, trade_fee_bps: int) -> Envelope:
         sub_park = tenants_pb2.SubPark(sub_park_id=sub_park_id, name=sub_park_id, trade_fee_bps=trade_fee_bps)
         return await self.publish(tenant_events.SubParkDefined(sub_park=sub_park, defined_at=_now()), sub_park_id)
+
+    async def define_sector(self, sector_id: str) -> Envelope:
+        sector = tenants_pb2.Sector(sector_id=sector_id, name=sector_id)
+        return await self.publish(tenant_events.SectorDefined(sector=sector, defined_at=_now()), sector_id)
 
     async def register(self, *, sub_park_id: str = "sp-energy", sector_id: str = "sec-digital-energy",
                        status: str = "active") -> FeedTenant:
@@ -219,6 +224,14 @@ class TradesPark:
             return document is not None and document["trade_fee_bps"] == trade_fee_bps
 
         await self.wait_for(applied, 20.0, f"trades never learned the fee of {sub_park_id}")
+
+    async def define_sector(self, sector_id: str) -> None:
+        await self.feed.define_sector(sector_id)
+
+        async def applied() -> bool:
+            return await self.db.directory.find_one({"_id": f"sector/{sector_id}"}) is not None
+
+        await self.wait_for(applied, 20.0, f"trades never learned the sector {sector_id}")
 
     async def approved_product(self, seller: Trader, **overrides: object) -> trades_pb2.Product:
         product = await seller.stub.ListProduct(listing(**overrides))

@@ -66,6 +66,16 @@ def test_only_an_active_seller_lists(status: TenantStatus) -> None:
         Product.list_new(draft(), product_id="prd_1", seller=None, currency="CNY", now=NOW)
 
 
+def test_a_product_names_a_sector_of_the_park_or_takes_its_sellers() -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        Product.list_new(draft(sector_id="sec-nope"), product_id="prd_1", seller=SELLER, currency="CNY", now=NOW,
+                         sector_known=False)
+    assert fields_of(caught.value) == {"sector_id"}
+    product, _ = Product.list_new(draft(sector_id=""), product_id="prd_1", seller=SELLER, currency="CNY", now=NOW,
+                                  sector_known=False)
+    assert product.sector_id == SELLER.sector_id
+
+
 def test_a_product_whose_seller_may_not_sell_stays_on_offer_but_cannot_be_ordered() -> None:
     product = replace(approved(), seller_may_sell=False)
     assert product.on_offer and not product.orderable
