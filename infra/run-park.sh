@@ -26,7 +26,16 @@ stop_services() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "services stopped (infrastructure still up: make infra-down)"
 }
-trap stop_services EXIT
+# The simulator runs in the background so that a signal to this script (Ctrl-C, or a plain
+# `kill`) is handled at once: bash would run its traps only after a foreground child ended.
+simulator=""
+stop_park() {
+  if [ -n "$simulator" ]; then kill -TERM "$simulator" 2>/dev/null || true; wait "$simulator" 2>/dev/null || true; fi
+  stop_services
+}
+trap stop_park EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 start_service() {
   local name=$1 port=$2 metrics=$3 signing=()
@@ -54,4 +63,7 @@ for entry in "${SERVICES[@]}"; do
 done
 
 echo "admin token for parkctl:  export PARKCTL_TOKEN=\$(.venv/bin/parkctl auth admin-token --signing-key $keys/token-signing.pem)"
-"$ROOT/.venv/bin/parksim" run --signing-key "$keys/token-signing.pem" "${targets[@]}" ${PARKSIM_ARGS:-}
+"$ROOT/.venv/bin/parksim" run --signing-key "$keys/token-signing.pem" "${targets[@]}" ${PARKSIM_ARGS:-} &
+simulator=$!
+wait "$simulator"
+simulator=""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import signal
 import sys
 from pathlib import Path
 
@@ -45,11 +46,15 @@ def run(
                           trades_target=trades_target or None, analytics_target=analytics_target or None)
     try:
         asyncio.run(_simulate(clients, actions_per_second, duration, random.Random(seed)))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM (see _simulate)
         pass
 
 
 async def _simulate(clients: ParkClients, rate: float, duration: float, rng: random.Random) -> None:
+    # a plain `kill` ends the run as Ctrl-C does: the live screen is put away, the clients closed
+    current = asyncio.current_task()
+    assert current is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, current.cancel)
     activity = ActivityLog()
     tenants = TenantsTraffic(clients, activity, rng)
     await tenants.prepare()
