@@ -118,3 +118,35 @@ def test_an_administrator_runs_the_park_with_parkctl(running_service: tuple[str,
 
     anonymous = _parkctl(env, target, "tenants", "get", tenant_id)
     assert anonymous.returncode == 2 and "UNAUTHENTICATED" in anonymous.stderr
+
+
+def test_parkctl_shows_what_tenants_wrote_as_written_and_page_tokens_whole(
+    running_service: tuple[str, dict[str, str]],
+) -> None:
+    target, env = running_service
+    minted = _parkctl(env, target, "auth", "admin-token", "--signing-key", env["PARKOS_TOKEN_PRIVATE_KEY_FILE"])
+    token = minted.stdout.strip()
+    tricky = "Acceptance [/] markup :smile: [bold red]x"  # a tag closing nothing, a style, an emoji code
+    for number, area in enumerate(("240100", "250100")):
+        registered = _parkctl(env, target, "tenants", "register", "--name", f"Markup {number} Ltd.",
+                              "--code", credit_code.compose(area, f"MA0M{number}K3T"), "--sub-park", "sp-hq",
+                              "--sector", "sec-fintech", "--contact", f"name={tricky},phone=12345678",
+                              "--description", tricky, token=token)
+        assert registered.returncode == 0, registered.stderr
+        assert registered.stdout.count(tricky) == 2  # the contact and the description, as typed
+
+    # 80 columns: the token of the next page must survive copy and paste from one line
+    first = subprocess.run([sys.executable, "-m", "parkctl.cli", "--tenants-target", target, "--token", token,
+                            "tenants", "list", "--sub-park", "sp-hq", "--page-size", "1"],
+                           cwd=ROOT, env={**env, "COLUMNS": "80"}, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    more = [line for line in first.stdout.splitlines() if line.startswith("more: --page-token ")]
+    assert len(more) == 1
+    page_token = more[0].removeprefix("more: --page-token ").strip()
+    second = _parkctl(env, target, "tenants", "list", "--sub-park", "sp-hq", "--page-size", "1",
+                      "--page-token", page_token, token=token)
+    assert second.returncode == 0, second.stderr
+    assert "Markup 1 Ltd." in second.stdout
+
+    refused = _parkctl(env, target, "tenants", "update", "ten_nonexistent[/]:smile:", "--description", "x", token=token)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr

@@ -338,6 +338,18 @@ async def test_a_second_api_replica_rebuilds_the_same_view_from_the_changelog(ru
 
 
 
+async def _parkctl(token: str, *args: str) -> str:
+    """parkctl's standard output; it must succeed."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "parkctl.cli", "--token", token, *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
 async def test_parkctl_shows_a_tenant_and_the_live_view(running: Running) -> None:
     scenario = running.scenario(seed=18)
     me, other = scenario.tenants[0], scenario.tenants[1]
@@ -346,18 +358,25 @@ async def test_parkctl_shows_a_tenant_and_the_live_view(running: Running) -> Non
     token = running.issuer.issue(Role.ADMIN, "admin:parkctl", ttl=timedelta(minutes=5)).token
     target = f"127.0.0.1:{running.service.port}"
 
-    async def parkctl(*args: str) -> str:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "parkctl.cli", "--token", token, *args,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "COLUMNS": "200"},
-        )
-        out, err = await asyncio.wait_for(process.communicate(), 30)
-        assert process.returncode == 0, err.decode()
-        return out.decode()
-
-    shown = json.loads(await parkctl("--json", "analytics", "--target", target, "tenant", me.tenant_id))
+    shown = json.loads(await _parkctl(token, "--json", "analytics", "--target", target, "tenant", me.tenant_id))
     assert shown["tenant_id"] == me.tenant_id
     assert int(shown["all_time"]["data_sales_net"]["amount_minor"]) == scenario.expected.net[me.tenant_id]
-    board = await parkctl("analytics", "--target", target, "watch", "--seconds", "2")
+    board = await _parkctl(token, "analytics", "--target", target, "watch", "--seconds", "2")
     assert "Revenue by sub-park" in board and me.sub_park_id in board
+
+
+async def test_parkctl_watch_with_a_tenant_token_streams_that_tenant_as_json_lines(running: Running) -> None:
+    scenario = running.scenario(seed=19)
+    me, other = scenario.tenants[0], scenario.tenants[1]
+    await running.publish(scenario.trade(me, other, 40_000))
+    await running.settled(scenario)
+    target = f"127.0.0.1:{running.service.port}"
+    token = running.tenant_token(me.tenant_id)
+
+    lines = await _parkctl(token, "--json", "analytics", "--target", target, "watch", "--seconds", "2")
+    updates = [json.loads(line) for line in lines.splitlines()]
+    assert updates and {update["tenant"]["tenant_id"] for update in updates} == {me.tenant_id}
+    latest = updates[-1]["tenant"]["all_time"]
+    assert int(latest["data_sales_net"]["amount_minor"]) == scenario.expected.net[me.tenant_id]
+    board = await _parkctl(token, "analytics", "--target", target, "watch", "--seconds", "2")
+    assert "Revenue by sub-park" in board and me.tenant_id in board and other.tenant_id not in board

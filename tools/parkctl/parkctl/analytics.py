@@ -3,11 +3,14 @@
     parkctl analytics revenue --dimension sub-park --key sp-energy --window day
     parkctl analytics tenant ten_01...
     parkctl analytics watch            # a live terminal view, updated as trades settle
+    parkctl --json analytics watch     # the same updates as JSON lines, for scripts
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 
@@ -15,11 +18,12 @@ import grpc
 import typer
 from park.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from park.common.v1.money_pb2 import Money
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
-from parkctl.output import console, fail, money, show_many, show_one, when
+from parkctl.output import as_json, console, fail, literal, money, show_many, show_one, when
 from parkctl.session import Session
 
 DEFAULT_ANALYTICS_TARGET = "127.0.0.1:50055"
@@ -41,9 +45,7 @@ def target(
 ) -> None:
     """Where the analytics service is (before the command)."""
     session: Session = ctx.obj
-    channel = session.open_channel(analytics_target)
-    ctx.call_on_close(channel.close)
-    ctx.obj = (session, analytics_pb2_grpc.AnalyticsServiceStub(channel))
+    ctx.obj = (session, session.analytics(analytics_target))
 
 
 def _context(ctx: typer.Context) -> tuple[Session, analytics_pb2_grpc.AnalyticsServiceStub]:
@@ -119,17 +121,25 @@ def watch(
     ctx: typer.Context,
     top: Annotated[int, typer.Option(help="How many tenants to rank")] = 10,
     seconds: Annotated[float, typer.Option(help="Stop after this many seconds (0: until Ctrl-C)")] = 0.0,
+    tenant: Annotated[list[str] | None, typer.Option(
+        "--tenant", show_default=False,
+        help="Watch only this tenant (repeat for several); default: a tenant token's own tenant, an admin's whole park",
+    )] = None,
 ) -> None:
-    """A live view: park revenue by sub-park, top tenants, the multiplier, valuations."""
+    """A live view: park revenue by sub-park, top tenants, the multiplier, valuations.
+
+    Whom it shows: the tenants given with --tenant; else, with a tenant token, that tenant (the one
+    the token is bound to: a tenant may watch only itself); else, with an admin token, the whole
+    park and its park-wide figures. With --json it prints one JSON object per update (JSON lines).
+    """
     session, stub = _context(ctx)
-    board = Board(top)
-    updates = stub.StreamParkMetrics(analytics_pb2.StreamParkMetricsRequest(include_park=True),
-                                     timeout=seconds or None)
+    request = watch_request(session, tenant or [])
+    updates = stub.StreamParkMetrics(request, timeout=seconds or None)
     try:
-        with Live(board.render(), console=console, refresh_per_second=4, transient=False) as live:
-            for update in updates:
-                board.apply(update)
-                live.update(board.render())
+        if session.json:
+            _print_updates(updates)
+        else:
+            _show_live(updates, Board(top, whole_park=request.include_park))
     except grpc.RpcError as error:
         if error.code() not in (grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED):
             raise
@@ -139,11 +149,33 @@ def watch(
         updates.cancel()
 
 
+def watch_request(session: Session, tenant_ids: list[str]) -> analytics_pb2.StreamParkMetricsRequest:
+    """The tenants named, else a tenant token's own tenant, else the whole park with its figures."""
+    own = session.token_tenant()
+    wanted = tenant_ids or ([own] if own else [])
+    # park-wide figures are for admins, and only make sense beside the whole park
+    return analytics_pb2.StreamParkMetricsRequest(tenant_ids=wanted, include_park=not wanted)
+
+
+def _print_updates(updates: Iterable[analytics_pb2.ParkMetricsUpdate]) -> None:
+    for update in updates:
+        # one object a line, flushed at once: a script reads each update as it happens
+        print(json.dumps(as_json(update), ensure_ascii=False), flush=True)
+
+
+def _show_live(updates: Iterable[analytics_pb2.ParkMetricsUpdate], board: Board) -> None:
+    with Live(board.render(), console=console, refresh_per_second=4, transient=False) as live:
+        for update in updates:
+            board.apply(update)
+            live.update(board.render())
+
+
 class Board:
     """What the live view shows, kept from the stream's snapshot and changes."""
 
-    def __init__(self, top: int) -> None:
+    def __init__(self, top: int, whole_park: bool = True) -> None:
         self.top = top
+        self.whole_park = whole_park
         self.tenants: dict[str, analytics_pb2.TenantSummary] = {}
         self.park = analytics_pb2.RevenueFigures()
         self.updates = 0
@@ -155,9 +187,18 @@ class Board:
         self.updates += 1
 
     def render(self) -> Group:
-        park = Table(title=f"Park OS - live ({len(self.tenants)} tenants, {self.updates} updates)", show_header=False)
+        return Group(self._heading(), self._sub_parks(), self._leaders())
+
+    def _heading(self) -> RenderableType:
+        title = f"Park OS - live ({len(self.tenants)} tenants, {self.updates} updates)"
+        if not self.whole_park:  # no park-wide figures: they are streamed for the whole park only
+            return Text(title, style="table.title")
+        park = Table(title=title, show_header=False)
         for name, value in _figure_rows(self.park):
-            park.add_row(name, str(value))
+            park.add_row(name, literal(value))
+        return park
+
+    def _sub_parks(self) -> Table:
         by_sub_park: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         currency = self.park.revenue.currency or "CNY"
         for summary in self.tenants.values():
@@ -169,17 +210,21 @@ class Board:
         for header in ("sub-park", "revenue", "park fees", "tenants"):
             sub_parks.add_column(header, justify="right" if header != "sub-park" else "left")
         for name, (revenue_minor, fees, count) in sorted(by_sub_park.items(), key=lambda item: -item[1][0]):
-            sub_parks.add_row(name, _money(revenue_minor, currency), _money(fees, currency), str(count))
+            sub_parks.add_row(literal(name), _money(revenue_minor, currency), _money(fees, currency), str(count))
+        return sub_parks
+
+    def _leaders(self) -> Table:
         leaders = Table(title=f"Top {self.top} tenants by revenue")
         for header in ("tenant", "sub-park", "revenue", "multiplier", "valuation", "buyers"):
             leaders.add_column(header, justify="left" if header in ("tenant", "sub-park") else "right")
         ranked = sorted(self.tenants.values(), key=lambda s: -s.all_time.revenue.amount_minor)[: self.top]
         for s in ranked:
             leaders.add_row(
-                s.legal_name or s.tenant_id, s.sub_park_id, money(s.all_time.revenue),
-                s.all_time.data_multiplier.decimal or "-", money(s.valuation.valuation) or "-", str(s.distinct_buyers),
+                literal(s.legal_name or s.tenant_id), literal(s.sub_park_id), money(s.all_time.revenue),
+                literal(s.all_time.data_multiplier.decimal or "-"), money(s.valuation.valuation) or "-",
+                str(s.distinct_buyers),
             )
-        return Group(park, sub_parks, leaders)
+        return leaders
 
 
 def _money(amount_minor: int, currency: str) -> str:

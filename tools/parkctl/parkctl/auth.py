@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from cryptography.exceptions import UnsupportedAlgorithm
 from parkos.auth import Role, TokenIssuer
+
+from parkctl.output import fail
 
 app = typer.Typer(help="Tokens for bootstrapping (needs the signing key).", no_args_is_help=True)
 
@@ -22,12 +25,26 @@ app = typer.Typer(help="Tokens for bootstrapping (needs the signing key).", no_a
 def admin_token(
     signing_key: Annotated[
         Path, typer.Option("--signing-key", envvar="PARKOS_TOKEN_PRIVATE_KEY_FILE", exists=True, dir_okay=False,
-                           help="The park's Ed25519 private key (PEM)")
+                           readable=True, help="The park's Ed25519 private key (PEM)")
     ],
     subject: Annotated[str, typer.Option(help="Who will use the token, for the logs")] = "admin:operator",
     ttl_hours: Annotated[int, typer.Option("--ttl-hours", min=1, max=24)] = 1,
     issuer: Annotated[str, typer.Option(envvar="PARKOS_TOKEN_ISSUER")] = "park-os",
 ) -> None:
     """Print a short-lived admin token signed with the park's key."""
-    token = TokenIssuer(signing_key.read_bytes(), issuer=issuer).issue(Role.ADMIN, subject, ttl=timedelta(hours=ttl_hours))
+    signer = _signer(signing_key, issuer)
+    try:
+        token = signer.issue(Role.ADMIN, subject, ttl=timedelta(hours=ttl_hours))
+    except ValueError as error:  # e.g. an empty --subject
+        fail(str(error))
     typer.echo(token.token)
+
+
+def _signer(signing_key: Path, issuer: str) -> TokenIssuer:
+    """The issuer of tokens signed with the key in ``signing_key``; a usage error for any other file."""
+    try:
+        return TokenIssuer(signing_key.read_bytes(), issuer=issuer)
+    # the verification key, another kind of key, an encrypted key or not a key at all
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        fail(f"--signing-key {signing_key}: not an Ed25519 private key in PEM "
+             "(the unencrypted private key, not the verification key)")

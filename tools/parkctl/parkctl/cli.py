@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import grpc
 import typer
 from parkos.grpc import client_credentials
+from typer.core import TyperGroup
 
 from parkctl import auth, orders, pools, products, tenants
 from parkctl import analytics
 from parkctl.output import report_rpc_error
 from parkctl.session import DEFAULT_TENANTS_TARGET, DEFAULT_TRADES_TARGET, Session
 
+
+class ParkctlCommands(TyperGroup):
+    """The command groups; a refused gRPC call prints its status and field violations and exits 2 (or 1)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except grpc.RpcError as error:
+            # Caught here, while the session is still known: it says which service was asked,
+            # so an unreachable one is named by its own option.
+            session = ctx.obj if isinstance(ctx.obj, Session) else Session()
+            raise typer.Exit(report_rpc_error(error, session.target_option)) from None
+
+
 app = typer.Typer(
+    cls=ParkctlCommands,
     help="Park OS administration over the services' public gRPC APIs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -64,11 +80,8 @@ def options(
 
 
 def main() -> None:
-    """Run parkctl; a refused gRPC call prints its status and field violations and exits 2 (or 1)."""
-    try:
-        app()
-    except grpc.RpcError as error:
-        sys.exit(report_rpc_error(error))
+    """Run parkctl."""
+    app()
 
 
 if __name__ == "__main__":

@@ -1,11 +1,16 @@
-"""Printing results: rich tables for people, JSON (proto field names) for scripts."""
+"""Printing results: rich tables for people, JSON (proto field names) for scripts.
+
+Whatever comes from the park or the user (titles, descriptions, ids, servers' messages, typed
+values) reaches rich as ``Text``, never as a markup string: a product titled ``[/] :smile:`` must
+print as typed, not crash the table or turn into an emoji. Only parkctl's own words carry styles.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from google.protobuf.json_format import MessageToDict
@@ -15,11 +20,13 @@ from parkos.grpc import field_violations
 from parkos.money import Money
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from parkctl.session import Session
 
-console = Console()
-errors = Console(stderr=True)
+# parkctl's own words use no emoji codes, so none is ever replaced: ":abc:" in data stays ":abc:".
+console = Console(emoji=False)
+errors = Console(stderr=True, emoji=False)
 
 Column = tuple[str, Callable[[Any], object]]
 
@@ -37,7 +44,7 @@ def show_one(session: Session, message: Message, rows: Sequence[tuple[str, objec
     table.add_column(style="bold")
     table.add_column()
     for name, value in rows:
-        table.add_row(name, _text(value))
+        table.add_row(name, literal(value))
     console.print(table)
 
 
@@ -46,16 +53,17 @@ def show_many(session: Session, response: Message, items: Iterable[Message], col
     if session.json:
         print(json.dumps(as_json(response), ensure_ascii=False, indent=2))
         return
-    table = Table(title=title)
+    table = Table(title=Text(title, style="table.title"))
     for index, (header, _) in enumerate(columns):
         # The first column is the id people copy: never wrapped or cut; the rest fold.
         table.add_column(header, no_wrap=index == 0, overflow="fold")
     for item in items:
-        table.add_row(*(_text(value(item)) for _, value in columns))
+        table.add_row(*(literal(value(item)) for _, value in columns))
     console.print(table)
     next_token = getattr(getattr(response, "page", None), "next_page_token", "")
     if next_token:
-        console.print(f"more: --page-token {next_token}", style="dim")
+        # One unbroken line whatever the width: a token folded at the edge breaks when copied.
+        console.print(Text(f"more: --page-token {next_token}", style="dim"), soft_wrap=True)
 
 
 def money(message: Message) -> str:
@@ -75,16 +83,19 @@ def enum_name(enum: Any, value: int, prefix: str) -> str:
     return enum.Name(value).removeprefix(prefix).lower()
 
 
-def report_rpc_error(error: grpc.RpcError) -> int:
-    """Print a refused call readably; returns the exit code (2 for the caller's mistakes, 1 otherwise)."""
+def report_rpc_error(error: grpc.RpcError, target_option: str) -> int:
+    """Print a refused call readably; returns the exit code (2 for the caller's mistakes, 1 otherwise).
+
+    ``target_option`` is the option that says where the called service is: the hint when it is unreachable.
+    """
     code = error.code()
-    errors.print(f"[bold red]error[/]: {code.name}: {error.details()}", highlight=False)
+    errors.print(_error(f"{code.name}: {error.details()}"))
     for field, description in field_violations(error):
-        errors.print(f"  - {field}: {description}", highlight=False)
+        errors.print(Text(f"  - {field}: {description}"))
     if code is grpc.StatusCode.UNAVAILABLE:
-        errors.print("  is the service running, and is --tenants-target right?", style="dim")
+        errors.print(Text(f"  is the service running, and is {target_option} right?", style="dim"))
     if code is grpc.StatusCode.UNAUTHENTICATED:
-        errors.print("  pass a token with --token or PARKCTL_TOKEN", style="dim")
+        errors.print(Text("  pass a token with --token or PARKCTL_TOKEN", style="dim"))
     caller_mistakes = {
         grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS,
         grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED,
@@ -92,12 +103,18 @@ def report_rpc_error(error: grpc.RpcError) -> int:
     return 2 if code in caller_mistakes else 1
 
 
-def _text(value: object) -> str:
+def literal(value: object) -> Text:
+    """``value`` shown exactly as it is (no markup, no emoji codes); a list as ``a, b``."""
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    return "" if value is None else str(value)
+        return Text(", ".join(str(v) for v in value))
+    return Text("" if value is None else str(value))
 
 
-def fail(message: str) -> None:
-    errors.print(f"[bold red]error[/]: {message}", highlight=False)
+def fail(message: str) -> NoReturn:
+    """Refuse the command line: print ``message`` (it may quote what the user typed) and exit 2."""
+    errors.print(_error(message))
     sys.exit(2)
+
+
+def _error(message: str) -> Text:
+    return Text.assemble(("error", "bold red"), ": ", message)

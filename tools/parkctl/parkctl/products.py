@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from park.common.v1 import money_pb2
 from park.trades.v1 import events_pb2, trades_pb2
-from parkos.money import Money
 
+from parkctl.amounts import money_arg
 from parkctl.output import enum_name, fail, money, show_many, show_one, when
 from parkctl.session import Session
 
@@ -28,15 +28,6 @@ STATUSES = {"pending": trades_pb2.PRODUCT_STATUS_PENDING_REVIEW, "approved": tra
 
 def _session(ctx: typer.Context) -> Session:
     return ctx.obj
-
-
-def money_arg(amount: str, currency: str, option: str) -> dict:
-    """``12000.00`` -> a Money message, exactly (no float on the way)."""
-    try:
-        value = Money.parse(f"{amount} {currency}")
-    except ValueError as error:
-        fail(f"{option}: {error}")
-    return {"amount_minor": value.amount_minor, "currency": value.currency}
 
 
 def status_of(product: trades_pb2.Product) -> str:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
+import jwt
+from park.analytics.v1 import analytics_pb2_grpc
 from park.tenants.v1 import tenants_pb2_grpc
 from park.trades.v1 import trades_pb2_grpc
+from parkos.auth import Role
 from parkos.grpc import open_sync_channel
 
 DEFAULT_TENANTS_TARGET = "127.0.0.1:50051"
@@ -25,15 +29,36 @@ class Session:
     credentials: grpc.ChannelCredentials | None = None  # None: plaintext
     # the name the services' certificate carries, when the target is another (a port-forward's localhost)
     tls_server_name: str | None = None
+    # the option that says where the service last asked is: what to check when it cannot be reached
+    target_option: str = "--tenants-target"
     _channels: list[grpc.Channel] = field(default_factory=list)
 
     def tenants(self) -> tenants_pb2_grpc.TenantsServiceStub:
         """A stub of the tenants service that sends this session's token."""
+        self.target_option = "--tenants-target"
         return tenants_pb2_grpc.TenantsServiceStub(self._open(self.tenants_target))
 
     def trades(self) -> trades_pb2_grpc.TradesServiceStub:
         """A stub of the trades service that sends this session's token."""
+        self.target_option = "--trades-target"
         return trades_pb2_grpc.TradesServiceStub(self._open(self.trades_target))
+
+    def analytics(self, target: str) -> analytics_pb2_grpc.AnalyticsServiceStub:
+        """A stub of the analytics service at ``target`` (given by ``parkctl analytics --target``)."""
+        self.target_option = "analytics --target"
+        return analytics_pb2_grpc.AnalyticsServiceStub(self._open(target))
+
+    def token_tenant(self) -> str | None:
+        """The tenant this session's token is bound to, when it is a tenant token.
+
+        The claims are read without checking the signature: they only choose what to ask for,
+        and the services verify the token and decide.
+        """
+        claims = _unverified_claims(self.token or "")
+        tenant_id = claims.get("tid")
+        if claims.get("role") != Role.TENANT or not isinstance(tenant_id, str) or not tenant_id:
+            return None
+        return tenant_id
 
     def close(self) -> None:
         for channel in self._channels:
@@ -41,11 +66,16 @@ class Session:
         self._channels.clear()
 
     def _open(self, target: str) -> grpc.Channel:
-        channel = self.open_channel(target)
+        """A channel to ``target`` with this session's token and transport security, closed at exit."""
+        options = [("grpc.ssl_target_name_override", self.tls_server_name)] if self.tls_server_name else []
+        channel = open_sync_channel(target, token=self.token, credentials=self.credentials, options=options)
         self._channels.append(channel)
         return channel
 
-    def open_channel(self, target: str) -> grpc.Channel:
-        """A channel to ``target`` with this session's token and transport security; the caller closes it."""
-        options = [("grpc.ssl_target_name_override", self.tls_server_name)] if self.tls_server_name else []
-        return open_sync_channel(target, token=self.token, credentials=self.credentials, options=options)
+
+def _unverified_claims(token: str) -> dict[str, Any]:
+    """The claims of a JWT, its signature not checked; nothing when it is not one."""
+    try:
+        return jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return {}

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from google.protobuf.duration_pb2 import Duration
 from park.tenants.v1 import tenants_pb2
-from parkos.money import Money
 
+from parkctl.amounts import money_arg
 from parkctl.output import enum_name, fail, money, show_many, show_one, when
 from parkctl.session import Session
 
@@ -238,13 +238,8 @@ def report_revenue(
 ) -> None:
     """Declare (or correct) a tenant's revenue for a month."""
     session = _session(ctx)
-    try:
-        declared = Money.parse(f"{amount} {currency}")
-    except ValueError as error:
-        fail(str(error))
     request = tenants_pb2.ReportRevenueRequest(
-        tenant_id=tenant_id, period=period, note=note,
-        revenue={"amount_minor": declared.amount_minor, "currency": declared.currency},
+        tenant_id=tenant_id, period=period, note=note, revenue=money_arg(amount, currency, "AMOUNT"),
     )
     filed = session.tenants().ReportRevenue(request, timeout=session.timeout)
     show_one(session, filed, [

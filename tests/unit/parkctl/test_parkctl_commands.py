@@ -1,0 +1,204 @@
+"""parkctl's commands refusing bad input cleanly, naming the right service, watching the right tenants.
+
+In process (typer's runner), without services: refusals happen before any call, unreachable services
+are free local ports, and the analytics stream is a stand-in that records what it was asked.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import grpc
+import pytest
+from park.analytics.v1 import analytics_pb2
+from parkos.auth import Role, TokenIssuer, generate_signing_key
+from typer.testing import CliRunner, Result
+
+from parkctl.amounts import money_arg
+from parkctl.analytics import watch_request
+from parkctl.cli import app
+from parkctl.session import Session
+
+
+# what the caller's environment may set is not what these tests say
+_UNSET = {"PARKCTL_TOKEN": None, "PARKCTL_TENANTS_TARGET": None, "PARKCTL_TRADES_TARGET": None,
+          "PARKCTL_ANALYTICS_TARGET": None}
+
+
+def _parkctl(*args: str) -> Result:
+    return CliRunner(env=_UNSET).invoke(app, list(args))
+
+
+def _said(text: str) -> str:
+    """``text`` with its line breaks and runs of spaces as one space: messages fold at the screen's edge."""
+    return " ".join(text.split())
+
+
+def _nobody_listens() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
+def _refused_cleanly(result: Result) -> str:
+    """A usage error: exit 2, a message and no traceback; returns the message."""
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    return _said(result.stderr)
+
+
+# 3. amounts that do not fit the wire's int64 minor units
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["tenants", "revenue", "report", "ten_01", "2026-09", "99999999999999999999"], "AMOUNT"),
+    (["products", "add", "--title", "x", "--price", "99999999999999999999"], "--price"),
+    (["products", "search", "--max-price", "99999999999999999999"], "--max-price"),
+    (["products", "search", "--min-price", "-92233720368547758.09"], "--min-price"),
+])
+def test_an_amount_too_large_for_the_park_is_a_usage_error_naming_where_it_was_given(args: list[str], named: str) -> None:
+    said = _refused_cleanly(_parkctl("--trades-target", _nobody_listens(), "--tenants-target", _nobody_listens(), *args))
+    assert f"error: {named}: " in said and "is out of range" in said and "92233720368547758.07 CNY" in said
+
+
+def test_the_largest_amount_the_park_records_is_accepted() -> None:
+    assert money_arg("92233720368547758.07", "CNY", "--price") == {"amount_minor": 2**63 - 1, "currency": "CNY"}
+    assert money_arg("-92233720368547758.08", "CNY", "--price") == {"amount_minor": -(2**63), "currency": "CNY"}
+
+
+# 4. a signing key that is not one
+
+
+@pytest.fixture
+def key_files(tmp_path: Path) -> dict[str, Path]:
+    private_pem, public_pem = generate_signing_key()
+    files = {"private": private_pem, "public": public_pem, "text": b"not a key at all\n"}
+    for name, content in files.items():
+        (tmp_path / f"{name}.pem").write_bytes(content)
+    return {name: tmp_path / f"{name}.pem" for name in files}
+
+
+@pytest.mark.parametrize("kind", ["public", "text"])
+def test_a_signing_key_that_is_not_an_ed25519_private_key_is_refused_without_a_traceback(
+    key_files: dict[str, Path], kind: str,
+) -> None:
+    said = _refused_cleanly(_parkctl("auth", "admin-token", "--signing-key", str(key_files[kind])))
+    assert f"--signing-key {key_files[kind]}: not an Ed25519 private key in PEM" in said
+
+
+def test_the_signing_key_signs_an_admin_token(key_files: dict[str, Path]) -> None:
+    result = _parkctl("auth", "admin-token", "--signing-key", str(key_files["private"]))
+    assert result.exit_code == 0 and result.stdout.count(".") == 2  # header.claims.signature
+
+
+# 6. an unreachable service is named by its own option
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["--tenants-target", "{target}", "--trades-target", "{other}", "tenants", "list"], "--tenants-target"),
+    (["--trades-target", "{target}", "--tenants-target", "{other}", "products", "search", "sensor"], "--trades-target"),
+    (["--tenants-target", "{other}", "analytics", "--target", "{target}", "revenue"], "analytics --target"),
+])
+def test_an_unreachable_service_is_named_by_the_option_that_says_where_it_is(args: list[str], option: str) -> None:
+    targets = {"target": _nobody_listens(), "other": "127.0.0.1:50051"}
+    result = _parkctl("--timeout", "5", *(arg.format(**targets) for arg in args))
+    assert result.exit_code == 1, result.output
+    said = _said(result.stderr)
+    assert "error: UNAVAILABLE" in said and f"is the service running, and is {option} right?" in said
+    assert said.count("-target") == 1  # the hint names no other service
+
+
+def test_a_server_message_quoting_the_target_is_shown_as_typed() -> None:
+    result = _parkctl("--trades-target", "nonsense:abc", "--timeout", "5", "products", "search", "x")
+    assert result.exit_code == 1, result.output
+    assert "nonsense:abc" in _said(result.stderr)  # not "nonsense🔤"
+
+
+def test_a_contact_that_looks_like_markup_is_quoted_as_typed() -> None:
+    said = _refused_cleanly(_parkctl("tenants", "register", "--name", "x", "--code", "y", "--sub-park", "sp-hq",
+                                     "--sector", "sec-fintech", "--contact", "foo[/]"))
+    assert "--contact 'foo[/]'" in said
+
+
+# 5. analytics watch: whom it asks for, and JSON lines
+
+
+def _token(role: Role, **binding: str) -> str:
+    issuer = TokenIssuer(generate_signing_key()[0])
+    return issuer.issue(role, f"{role.value}:test", ttl=timedelta(minutes=5), **binding).token
+
+
+def test_an_admin_watches_the_whole_park() -> None:
+    request = watch_request(Session(token=_token(Role.ADMIN)), [])
+    assert list(request.tenant_ids) == [] and request.include_park
+
+
+def test_a_tenant_watches_itself() -> None:
+    request = watch_request(Session(token=_token(Role.TENANT, tenant_id="ten_01")), [])
+    assert list(request.tenant_ids) == ["ten_01"] and not request.include_park
+
+
+def test_the_tenants_named_are_watched_whoever_asks() -> None:
+    request = watch_request(Session(token=_token(Role.ADMIN)), ["ten_01", "ten_02"])
+    assert list(request.tenant_ids) == ["ten_01", "ten_02"] and not request.include_park
+
+
+@pytest.mark.parametrize("token", [None, "", "not-a-token", "a.b.c", "a.bnVsbA.c"])
+def test_without_a_readable_tenant_token_the_whole_park_is_asked_for(token: str | None) -> None:
+    # the service decides; a token parkctl cannot read is the service's to refuse
+    assert watch_request(Session(token=token), []).include_park
+
+
+class Stream:
+    """A stand-in for the analytics service's stream: a few updates, then the stream ends."""
+
+    def __init__(self) -> None:
+        self.requests: list[analytics_pb2.StreamParkMetricsRequest] = []
+        self.cancelled = False
+
+    def StreamParkMetrics(self, request: analytics_pb2.StreamParkMetricsRequest, timeout: float | None) -> Stream:  # noqa: N802
+        self.requests.append(request)
+        return self
+
+    def __iter__(self) -> Iterator[analytics_pb2.ParkMetricsUpdate]:
+        for sequence, tenant_id in enumerate(["ten_01", "ten_02"], start=1):
+            yield analytics_pb2.ParkMetricsUpdate(
+                sequence=sequence, snapshot=True,
+                tenant=analytics_pb2.TenantSummary(tenant_id=tenant_id, legal_name=f"Tenant {tenant_id}"),
+            )
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+@pytest.fixture
+def stream(monkeypatch: pytest.MonkeyPatch) -> Stream:
+    stream = Stream()
+    monkeypatch.setattr(Session, "analytics", lambda session, target: stream)
+    return stream
+
+
+def test_watch_with_json_prints_one_json_object_per_update(stream: Stream) -> None:
+    result = _parkctl("--json", "analytics", "watch", "--seconds", "3")
+    assert result.exit_code == 0, result.output
+    updates = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(u["sequence"], u["tenant"]["tenant_id"]) for u in updates] == [("1", "ten_01"), ("2", "ten_02")]
+    assert stream.cancelled
+
+
+def test_watch_without_json_draws_the_board(stream: Stream) -> None:
+    result = _parkctl("analytics", "watch", "--seconds", "3")
+    assert result.exit_code == 0, result.output
+    assert "Revenue by sub-park" in result.stdout and "Tenant ten_02" in result.stdout
+
+
+def test_watch_with_a_tenant_token_asks_for_that_tenant_only(stream: Stream) -> None:
+    result = _parkctl("--token", _token(Role.TENANT, tenant_id="ten_01"), "analytics", "watch", "--seconds", "3")
+    assert result.exit_code == 0, result.output
+    assert [list(r.tenant_ids) for r in stream.requests] == [["ten_01"]]
+    assert not stream.requests[0].include_park
