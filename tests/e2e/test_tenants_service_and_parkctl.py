@@ -119,6 +119,12 @@ def test_an_administrator_runs_the_park_with_parkctl(running_service: tuple[str,
     anonymous = _parkctl(env, target, "tenants", "get", tenant_id)
     assert anonymous.returncode == 2 and "UNAUTHENTICATED" in anonymous.stderr
 
+    fee = _parkctl(env, target, "tenants", "trade-fee", "sp-logistics", "275", token=token)
+    assert fee.returncode == 0 and "2.75%" in fee.stdout, fee.stderr
+    listed = json.loads(_parkctl(env, target, "--json", "tenants", "sub-parks", token=token).stdout)
+    assert {s["sub_park_id"]: s["trade_fee_bps"] for s in listed["sub_parks"]}["sp-logistics"] == 275
+    assert _parkctl(env, target, "tenants", "trade-fee", "sp-logistics", "10001", token=token).returncode == 2
+
 
 def test_parkctl_shows_what_tenants_wrote_as_written_and_page_tokens_whole(
     running_service: tuple[str, dict[str, str]],

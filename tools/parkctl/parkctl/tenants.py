@@ -148,8 +148,27 @@ def sub_parks(ctx: typer.Context) -> None:
     response = session.tenants().ListSubParks(tenants_pb2.ListSubParksRequest(), timeout=session.timeout)
     show_many(session, response, response.sub_parks, [
         ("sub-park", lambda s: s.sub_park_id), ("name", lambda s: s.name), ("theme", lambda s: s.theme),
-        ("trade fee", lambda s: f"{s.trade_fee_bps} bps ({s.trade_fee_bps / 100:.2f}%)"),
+        ("trade fee", lambda s: _trade_fee(s.trade_fee_bps)),
     ], title="Sub-parks")
+
+
+@app.command("trade-fee")
+def trade_fee(
+    ctx: typer.Context,
+    sub_park_id: Annotated[str, typer.Argument(metavar="SUB_PARK", help="e.g. sp-energy")],
+    trade_fee_bps: Annotated[int, typer.Argument(metavar="BPS", min=0, max=10_000,
+                                                 help="basis points of each trade's gross (250 = 2.50%)")],
+) -> None:
+    """Set a sub-park's trade-fee rate (admin): its sellers' trades pay it from the moment trades learns it."""
+    session = _session(ctx)
+    request = tenants_pb2.SetTradeFeeRequest(sub_park_id=sub_park_id, trade_fee_bps=trade_fee_bps)
+    changed = session.tenants().SetTradeFee(request, timeout=session.timeout)
+    show_one(session, changed, [("sub-park", changed.sub_park_id), ("name", changed.name),
+                                ("trade fee", _trade_fee(changed.trade_fee_bps))])
+
+
+def _trade_fee(bps: int) -> str:
+    return f"{bps} bps ({bps // 100}.{bps % 100:02d}%)"
 
 
 @app.command()
