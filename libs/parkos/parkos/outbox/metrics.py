@@ -73,4 +73,8 @@ class OutboxMetrics:
         """
         not_marked = await outbox.count_documents(UNSENT)
         _UNSENT.labels(self._service).set(max(not_marked - unmarked, 0))
+        self.observe_unmarked(unmarked)
+
+    def observe_unmarked(self, unmarked: int) -> None:
+        """Rows published and awaiting their mark, as the marker counts them."""
         _UNMARKED.labels(self._service).set(unmarked)
