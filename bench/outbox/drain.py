@@ -155,10 +155,12 @@ async def wait_until_marked(db: AsyncDatabase, relay: OutboxRelay, deadline: flo
     """
     outbox = db[OUTBOX_COLLECTION]
     while time.monotonic() < deadline:
-        session = relay.session
-        if (session is None or session.unmarked == 0) and not await outbox.count_documents({"sent": False}):
+        if relay.session is not None and relay.session.unmarked:
+            await asyncio.sleep(0.2)  # still marking: nothing to count yet
+            continue
+        if not await outbox.count_documents({"sent": False}):
             return 0
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(2.0)  # rows left for a next session (a lost lease): count seldom
     return await outbox.count_documents({"sent": False})
 
 
