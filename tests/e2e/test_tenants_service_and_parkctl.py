@@ -156,3 +156,36 @@ def test_parkctl_shows_what_tenants_wrote_as_written_and_page_tokens_whole(
 
     refused = _parkctl(env, target, "tenants", "update", "ten_nonexistent[/]:smile:", "--description", "x", token=token)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+
+
+def test_parkctl_pages_credentials_and_revenue_and_moves_no_tenant_back_to_pending(
+    running_service: tuple[str, dict[str, str]],
+) -> None:
+    target, env = running_service
+    token = _parkctl(env, target, "auth", "admin-token", "--signing-key", env["PARKOS_TOKEN_PRIVATE_KEY_FILE"]).stdout.strip()
+    for label in ("first", "second"):
+        issued = _parkctl(env, target, "tenants", "credentials", "issue", "--role", "bank", "--bank-id",
+                          "bank-paging", "--label", label, token=token)
+        assert issued.returncode == 0, issued.stderr
+
+    def first_page(*args: str) -> dict:  # type: ignore[type-arg]
+        listed = _parkctl(env, target, "--json", *args, "--page-size", "1", token=token)
+        assert listed.returncode == 0, listed.stderr
+        return json.loads(listed.stdout)
+
+    credentials = first_page("tenants", "credentials", "list", "--role", "bank")
+    assert len(credentials["credentials"]) == 1 and credentials["page"]["next_page_token"]
+
+    code = credit_code.compose("310100", "MA0P4G3T")
+    tenant_id = json.loads(_parkctl(env, target, "--json", "tenants", "register", "--name", "Paging Ltd.", "--code", code,
+                                    "--sub-park", "sp-hq", "--sector", "sec-fintech", "--contact",
+                                    "name=A,phone=12345678", token=token).stdout)["tenant_id"]
+    assert _parkctl(env, target, "tenants", "status", tenant_id, "active", token=token).returncode == 0
+    for period in ("2026-08", "2026-09"):
+        reported = _parkctl(env, target, "tenants", "revenue", "report", tenant_id, period, "1000.00", token=token)
+        assert reported.returncode == 0, reported.stderr
+    reports = first_page("tenants", "revenue", "list", tenant_id)
+    assert len(reports["reports"]) == 1 and reports["page"]["next_page_token"]
+
+    back = _parkctl(env, target, "tenants", "status", tenant_id, "pending", token=token)
+    assert back.returncode == 2 and "active, suspended, offboarded" in back.stderr, back.stderr

@@ -99,7 +99,8 @@ async def test_an_administrator_runs_the_exchange_with_parkctl(infra, signing_ke
         assert pool["status"] == "POOL_STATUS_OPEN" and len(pool["tiers"]) == 2
         member = await _json(env, target, token, "pools", "join", pool["pool_id"], "--buyer", buyer.tenant_id)
         assert member["status"] == "ORDER_STATUS_POOL_PENDING"
-        pools = await asyncio.to_thread(_parkctl, env, target, "pools", "list", "--status", "open", token=token)
+        pools = await asyncio.to_thread(_parkctl, env, target, "pools", "list", "--status", "open",
+                                        "--page-size", "5", token=token)
         assert pools.returncode == 0 and pool["pool_id"] in pools.stdout
 
         bad = await asyncio.to_thread(_parkctl, env, target, "products", "add", "--seller", seller.tenant_id,

@@ -95,6 +95,7 @@ def list_pools(
     product: Annotated[str, typer.Option("--product")] = "",
     seller: Annotated[str, typer.Option("--seller")] = "",
     status: Annotated[str, typer.Option(help="open|closed|cancelled")] = "",
+    page_size: Annotated[int, typer.Option("--page-size")] = 50,
     page_token: Annotated[str, typer.Option("--page-token")] = "",
 ) -> None:
     """Pools, oldest first."""
@@ -102,7 +103,7 @@ def list_pools(
     if status and status not in STATUSES:
         fail(f"--status must be one of {', '.join(STATUSES)}")
     request = trades_pb2.ListPoolsRequest(product_id=product, seller_tenant_id=seller, status=STATUSES.get(status, 0),
-                                          page={"page_token": page_token})
+                                          page={"page_size": page_size, "page_token": page_token})
     response = session.trades().ListPools(request, timeout=session.timeout)
     show_many(session, response, response.pools, [
         ("pool", lambda p: p.pool_id), ("product", lambda p: p.product_id), ("members", lambda p: p.members),

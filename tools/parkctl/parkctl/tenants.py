@@ -20,6 +20,8 @@ app.add_typer(credentials, name="credentials")
 app.add_typer(revenue, name="revenue")
 
 STATUSES = {"pending": 1, "active": 2, "suspended": 3, "offboarded": 4}
+# The statuses a tenant can be moved to: pending is only where registration starts.
+STATUS_TARGETS = ("active", "suspended", "offboarded")
 ROLES = {"admin": 1, "tenant": 2, "bank": 3, "agent": 4}
 ContactOption = Annotated[
     list[str] | None,
@@ -116,8 +118,8 @@ def status(
 ) -> None:
     """Move a tenant in its lifecycle: pending -> active -> suspended -> active | offboarded."""
     session = _session(ctx)
-    if new_status not in STATUSES:
-        fail(f"STATUS must be one of {', '.join(STATUSES)}")
+    if new_status not in STATUS_TARGETS:
+        fail(f"STATUS must be one of {', '.join(STATUS_TARGETS)} (no tenant moves back to pending)")
     request = tenants_pb2.ChangeStatusRequest(tenant_id=tenant_id, status=STATUSES[new_status], reason=reason)
     show_tenant(session, session.tenants().ChangeStatus(request, timeout=session.timeout))
 
@@ -229,6 +231,7 @@ def list_credentials(
     tenant_id: Annotated[str, typer.Option("--tenant-id")] = "",
     role: Annotated[str, typer.Option(help="tenant|bank|agent|admin")] = "",
     include_revoked: Annotated[bool, typer.Option("--include-revoked")] = False,
+    page_size: Annotated[int, typer.Option("--page-size")] = 50,
     page_token: Annotated[str, typer.Option("--page-token")] = "",
 ) -> None:
     """List credentials (never their tokens)."""
@@ -236,7 +239,8 @@ def list_credentials(
     if role and role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}")
     request = tenants_pb2.ListCredentialsRequest(
-        tenant_id=tenant_id, role=ROLES.get(role, 0), include_revoked=include_revoked, page={"page_token": page_token},
+        tenant_id=tenant_id, role=ROLES.get(role, 0), include_revoked=include_revoked,
+        page={"page_size": page_size, "page_token": page_token},
     )
     response = session.tenants().ListCredentials(request, timeout=session.timeout)
     show_many(session, response, response.credentials, [
@@ -273,12 +277,14 @@ def list_revenue(
     tenant_id: str,
     period: Annotated[str, typer.Option(help="Only this month (YYYY-MM)")] = "",
     all_versions: Annotated[bool, typer.Option("--all-versions", help="Include superseded versions")] = False,
+    page_size: Annotated[int, typer.Option("--page-size")] = 50,
     page_token: Annotated[str, typer.Option("--page-token")] = "",
 ) -> None:
     """A tenant's declared revenue, current versions by default."""
     session = _session(ctx)
     request = tenants_pb2.ListRevenueReportsRequest(
-        tenant_id=tenant_id, period=period, include_superseded=all_versions, page={"page_token": page_token},
+        tenant_id=tenant_id, period=period, include_superseded=all_versions,
+        page={"page_size": page_size, "page_token": page_token},
     )
     response = session.tenants().ListRevenueReports(request, timeout=session.timeout)
     show_many(session, response, response.reports, [
