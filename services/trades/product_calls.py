@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from park.trades.v1 import trades_pb2
-from parkos.auth import Role, require_role
+from parkos.auth import Principal, Role, require_role
 from parkos.errors import FieldViolation, InvalidArgument, NotFound
 from parkos.ids import new_id
 from parkos.money import Money
@@ -65,13 +65,20 @@ class ProductCalls(TradesCalls):
 
     async def GetProduct(self, request: trades_pb2.GetProductRequest, context: Any) -> trades_pb2.Product:
         """A product on offer to any reader (``orderable`` says whether its seller may sell now);
-        any other only to its seller and admins."""
+        any other only to its seller, admins and the tenants holding a license to it."""
         principal = checked_caller(request)
         require_role(principal, *CATALOG_READERS)
         product = await self._store.product(request_checks.product_id(request.product_id))
-        if product is None or not (product.on_offer or may_manage(principal, product.seller_tenant_id)):
+        if product is None or not await self._may_read(principal, product):
             raise NotFound("product not found")
         return mapping.product_to_proto(product)
+
+    async def _may_read(self, principal: Principal, product: Product) -> bool:
+        # A buyer keeps sight of what it licensed after a delisting: the data it uses is described there.
+        if product.on_offer or may_manage(principal, product.seller_tenant_id):
+            return True
+        return principal.role is Role.TENANT and await self._store.holds_license(principal.tenant_id or "",
+                                                                                  product.product_id)
 
     async def ListProducts(
         self, request: trades_pb2.ListProductsRequest, context: Any

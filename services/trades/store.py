@@ -250,6 +250,8 @@ class TradesStore:
             await self.db[ledger].create_index("order_id", unique=True, name="one_per_order")
         await self.db[LICENSES].create_index([("buyer_tenant_id", ASCENDING), ("valid_until", ASCENDING)],
                                              name="buyer_valid_until")
+        await self.db[LICENSES].create_index([("buyer_tenant_id", ASCENDING), ("product_id", ASCENDING)],
+                                             name="buyer_product")
         pools = self.db[POOLS]
         await pools.create_index([("status", ASCENDING), ("closes_at", ASCENDING)], name="due")
         # the pool closer pages through due pools in (closes_at, _id) order
@@ -294,6 +296,12 @@ class TradesStore:
     async def product(self, product_id: str) -> Product | None:
         document = await self.db[PRODUCTS].find_one({"_id": product_id})
         return documents.product_from_document(document) if document else None
+
+    async def holds_license(self, buyer_tenant_id: str, product_id: str) -> bool:
+        """Whether the buyer was granted a license to the product that no refund revoked."""
+        found = await self.db[LICENSES].find_one(
+            {"buyer_tenant_id": buyer_tenant_id, "product_id": product_id, "revoked_at": None}, {"_id": 1})
+        return found is not None
 
     async def order(self, order_id: str) -> Order | None:
         document = await self.db[ORDERS].find_one({"_id": order_id})

@@ -166,6 +166,30 @@ async def test_delisted_products_cannot_be_ordered_until_relisted(trades_park: T
     assert [c.delisted for c in changes] == [True, False]
 
 
+async def test_a_buyer_still_reads_a_delisted_product_it_holds_a_license_to(trades_park: TradesPark) -> None:
+    seller, holder, refunded, stranger = [await trades_park.trader() for _ in range(4)]
+    product = await trades_park.approved_product(seller)
+    for buyer in (holder, refunded):
+        order = await buyer.stub.PlaceOrder(trades_pb2.PlaceOrderRequest(idempotency_key=fresh_key(),
+                                                                          product_id=product.product_id))
+    await trades_park.admin.RefundOrder(trades_pb2.RefundOrderRequest(order_id=order.order_id,
+                                                                      reason="data not as described"))
+    await trades_park.admin.DelistProduct(trades_pb2.DelistProductRequest(
+        product_id=product.product_id, reason="compliance hold"))
+
+    read = trades_pb2.GetProductRequest(product_id=product.product_id)
+    seen = await holder.stub.GetProduct(read)
+    assert seen.product_id == product.product_id and not seen.orderable and seen.delist_reason == "compliance hold"
+    for outsider in (refunded, stranger):  # a refund revoked the license; the stranger never had one
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await outsider.stub.GetProduct(read)
+        assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.aio.AioRpcError) as caught:  # reading is not buying
+        await holder.stub.PlaceOrder(trades_pb2.PlaceOrderRequest(idempotency_key=fresh_key(),
+                                                                  product_id=product.product_id))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
 async def test_sellers_see_their_own_products_in_every_state_with_pages(trades_park: TradesPark) -> None:
     seller = await trades_park.trader()
     made = [await seller.stub.ListProduct(listing(title=f"Route dataset {n}")) for n in range(5)]

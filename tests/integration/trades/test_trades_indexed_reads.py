@@ -86,6 +86,7 @@ async def park_sized(infra) -> AsyncIterator[ParkSizedTrades]:  # type: ignore[n
     await directory.insert_many([documents.fee_rate_document(rate) for rate in rates.values()])
     await store.db["products"].insert_many([documents.product_document(product) for product in products])
     await store.db["orders"].insert_many([documents.order_document(order) for order in orders])
+    await store.db["licenses"].insert_many([documents.license_document(order) for order in orders])
     recorder.take()
     try:
         yield ParkSizedTrades(store, client, recorder, tenants, products, orders)
@@ -114,6 +115,7 @@ async def test_the_order_path_and_a_tenants_lists_read_through_indexes(park_size
     await _in_transaction(park_sized, lambda tx: tx.is_pool_member("pool_0001", buyer.tenant_id))
     await _in_transaction(park_sized, lambda tx: tx.pool_members("pool_0001"))
     await park_sized.store.order_by_key(buyer.tenant_id, "order-key-000000")
+    await park_sized.store.holds_license(buyer.tenant_id, product.product_id)  # GetProduct of a delisted product
     # a tenant's and a seller's lists, first and later pages; the catalog of a sector
     store, some_order = park_sized.store, park_sized.orders[1_500].order_id
     for query in (OrderQuery(either_tenant_id=seller.tenant_id), OrderQuery(buyer_tenant_id=buyer.tenant_id),
@@ -125,7 +127,7 @@ async def test_the_order_path_and_a_tenants_lists_read_through_indexes(park_size
     await store.search_catalog(CatalogQuery(sector_id="sec-data-services"), after=None, limit=20)
 
     finds = park_sized.recorder.take()
-    assert len(finds) == 20
+    assert len(finds) == 21
     assert await collection_scans(park_sized.client, finds) == []
 
 
