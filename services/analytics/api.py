@@ -22,7 +22,7 @@ from parkos.ids import is_valid_id
 from parkos.timestamps import requested_time
 
 from services.analytics import mapping
-from services.analytics.domain.windows import day_kept, hour_kept
+from services.analytics.domain.windows import day_kept, day_start, has_begun, hour_kept, hour_start
 from services.analytics.store import Dimension, ParkView, Window
 
 SERVICE_NAME = analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
@@ -68,14 +68,20 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         now = self._clock()
         at = requested_time(request, "at") or now
         at_ms = int(at.timestamp() * 1000)
-        self._refuse_pruned_window(window, at_ms, int(now.timestamp() * 1000))
+        self._refuse_window_not_kept(window, at_ms, int(now.timestamp() * 1000))
         found = self._view.figures(dimension, request.key, window, at_ms)
         if found is None:
             raise NotFound(_nothing_known(dimension))
         return mapping.slice_to_proto(request, found, self._currency)
 
-    def _refuse_pruned_window(self, window: Window, at_ms: int, now_ms: int) -> None:
-        # older buckets are pruned tenant by tenant: a sum over them would be partial, not zero
+    def _refuse_window_not_kept(self, window: Window, at_ms: int, now_ms: int) -> None:
+        # A window not begun has no figures yet, and zeros would pass for a quiet hour; asking for
+        # one is a caller's mistake (a local time sent as UTC, say). Older buckets are pruned
+        # tenant by tenant: a sum over them would be partial, not zero.
+        if window is not Window.ALL_TIME:
+            start = hour_start(at_ms) if window is Window.HOUR else day_start(at_ms)
+            if not has_begun(start, now_ms):
+                raise InvalidArgument.for_field("at", f"the {window.value} of `at` has not begun (UTC)")
         if window is Window.HOUR and not hour_kept(at_ms, now_ms, self._hours_kept):
             raise InvalidArgument.for_field("at", f"hour figures are kept for the last {self._hours_kept} hours")
         if window is Window.DAY and not day_kept(at_ms, now_ms, self._days_kept):

@@ -48,6 +48,15 @@ def day_kept(at_ms: int, now_ms: int, days: int) -> bool:
     return day_start(at_ms) >= oldest_day(now_ms, days)
 
 
+# How far ahead of this host's clock another host's may run: a window that begins within it counts as begun.
+CLOCK_SKEW_MS = 60_000
+
+
+def has_begun(start_seconds: int, now_ms: int) -> bool:
+    """Whether a window starting at ``start_seconds`` has begun by ``now_ms`` (give or take the hosts' skew)."""
+    return start_seconds * MS_PER_SECOND <= now_ms + CLOCK_SKEW_MS
+
+
 def pruned(buckets: Mapping[int, Bucket], oldest: int) -> dict[int, Bucket]:
     """``buckets`` from ``oldest`` on."""
     return {key: value for key, value in buckets.items() if key >= oldest}

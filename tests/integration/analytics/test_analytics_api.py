@@ -270,6 +270,12 @@ async def test_a_tenant_sees_only_itself_admins_everything_banks_nothing(running
                                  at=Timestamp(seconds=int(datetime.now(UTC).timestamp()) - 3 * 86_400)), {"at"}),
         (D.GetParkRevenueRequest(dimension=D.DIMENSION_PARK, window=D.WINDOW_DAY,
                                  at=Timestamp(seconds=int(datetime.now(UTC).timestamp()) - 400 * 86_400)), {"at"}),
+        # a window not begun has no figures: zeros would pass for a quiet hour
+        (D.GetParkRevenueRequest(dimension=D.DIMENSION_PARK, window=D.WINDOW_HOUR,
+                                 at=Timestamp(seconds=int(datetime.now(UTC).timestamp()) + 3_600)), {"at"}),
+        (D.GetParkRevenueRequest(dimension=D.DIMENSION_TENANT, key="ten_01M81X8E8DEV58NB7P69G7PAGR",
+                                 window=D.WINDOW_DAY,
+                                 at=Timestamp(seconds=int(datetime.now(UTC).timestamp()) + 86_400)), {"at"}),
         (D.GetTenantMetricsRequest(), {"tenant_id"}),
         (D.GetTenantMetricsRequest(tenant_id="ten_01M81X8E8DEV58NB7P69G7PAGR", history_limit=-1), {"history_limit"}),
     ],

@@ -181,6 +181,18 @@ def test_an_hour_or_day_is_complete_only_while_every_tenant_still_keeps_it() -> 
     assert day_kept(now - 89 * day, now, 90) and not day_kept(now - 91 * day, now, 90)
 
 
+def test_a_window_has_begun_once_its_start_is_reached_give_or_take_a_minute_of_skew() -> None:
+    from services.analytics.domain.windows import has_begun, hour_start
+
+    now = 1_800_000_000_000  # ms
+    this_hour = hour_start(now)
+    assert has_begun(this_hour, now) and has_begun(this_hour - 3_600, now)
+    assert not has_begun(this_hour + 3_600, now)
+    next_hour_ms = (this_hour + 3_600) * 1000
+    assert has_begun(this_hour + 3_600, next_hour_ms - 30_000)  # a clock 30 s ahead of this host's
+    assert not has_begun(this_hour + 3_600, next_hour_ms - 90_000)
+
+
 # --- time passing: CLOCK facts --------------------------------------------------------------------
 
 
