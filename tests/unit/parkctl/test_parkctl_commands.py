@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -202,3 +204,14 @@ def test_watch_with_a_tenant_token_asks_for_that_tenant_only(stream: Stream) -> 
     assert result.exit_code == 0, result.output
     assert [list(r.tenant_ids) for r in stream.requests] == [["ten_01"]]
     assert not stream.requests[0].include_park
+
+
+# what parkctl loads before it runs a command (each was a fifth to a half of a second of its start)
+
+
+def test_parkctl_starts_without_the_server_side_settings_logging_or_token_code() -> None:
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, parkctl.cli; print(' '.join(sorted(sys.modules)))"],
+        capture_output=True, text=True, check=True, timeout=60).stdout.split()
+    for heavy in ("parkos.config", "parkos.grpc.server", "structlog", "jwt", "parkos.auth.tokens"):
+        assert heavy not in loaded, heavy

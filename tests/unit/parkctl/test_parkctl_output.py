@@ -134,6 +134,14 @@ def test_an_unreachable_service_is_named_by_the_option_that_says_where_it_is(scr
     assert "--tenants-target" not in screen.complained()
 
 
+def test_a_failure_that_is_not_the_caller_s_names_the_correlation_id_to_look_for(screen: Screen) -> None:
+    assert output.report_rpc_error(Refused(grpc.StatusCode.INTERNAL, "boom"), "--trades-target", "0193-abc") == 1
+    assert "correlation id 0193-abc" in screen.complained()
+    refused = Refused(grpc.StatusCode.NOT_FOUND, "order not found")
+    assert output.report_rpc_error(refused, "--trades-target", "0193-def") == 2
+    assert "0193-def" not in screen.complained()  # the caller's own mistake: nothing to look up
+
+
 def test_the_next_page_token_stays_on_one_line_on_a_narrow_screen(monkeypatch: pytest.MonkeyPatch) -> None:
     screen = _screen(monkeypatch, width=80)
     token = "eyJhZnRlciI6" + "x" * 150

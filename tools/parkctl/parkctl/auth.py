@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from cryptography.exceptions import UnsupportedAlgorithm
-from parkos.auth import Role, TokenIssuer
+from parkos.auth import Role
 
 from parkctl.output import fail
+
+if TYPE_CHECKING:
+    from parkos.auth import TokenIssuer
 
 app = typer.Typer(help="Tokens for bootstrapping (needs the signing key).", no_args_is_help=True)
 
@@ -42,6 +44,10 @@ def admin_token(
 
 def _signer(signing_key: Path, issuer: str) -> TokenIssuer:
     """The issuer of tokens signed with the key in ``signing_key``; a usage error for any other file."""
+    # Imported here: the token code (PyJWT, cryptography) would slow every other command's start.
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from parkos.auth import TokenIssuer
+
     try:
         return TokenIssuer(signing_key.read_bytes(), issuer=issuer)
     # the verification key, another kind of key, an encrypted key or not a key at all

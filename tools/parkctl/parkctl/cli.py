@@ -27,7 +27,7 @@ class ParkctlCommands(TyperGroup):
             # Caught here, while the session is still known: it says which service was asked,
             # so an unreachable one is named by its own option.
             session = ctx.obj if isinstance(ctx.obj, Session) else Session()
-            raise typer.Exit(report_rpc_error(error, session.target_option)) from None
+            raise typer.Exit(report_rpc_error(error, session.target_option, session.correlation_id)) from None
 
 
 app = typer.Typer(

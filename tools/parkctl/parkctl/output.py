@@ -83,10 +83,12 @@ def enum_name(enum: Any, value: int, prefix: str) -> str:
     return enum.Name(value).removeprefix(prefix).lower()
 
 
-def report_rpc_error(error: grpc.RpcError, target_option: str) -> int:
+def report_rpc_error(error: grpc.RpcError, target_option: str, correlation_id: str = "") -> int:
     """Print a refused call readably; returns the exit code (2 for the caller's mistakes, 1 otherwise).
 
     ``target_option`` is the option that says where the called service is: the hint when it is unreachable.
+    ``correlation_id``, the id the command's calls carried, is shown when the failure is not the
+    caller's: it finds the call in the services' logs.
     """
     code = error.code()
     errors.print(_error(f"{code.name}: {error.details()}"))
@@ -100,7 +102,12 @@ def report_rpc_error(error: grpc.RpcError, target_option: str) -> int:
         grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS,
         grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED,
     }
-    return 2 if code in caller_mistakes else 1
+    if code in caller_mistakes:
+        return 2
+    if correlation_id:
+        errors.print(Text(f"  correlation id {correlation_id} (the services' log lines of this call carry it)",
+                          style="dim"))
+    return 1
 
 
 def literal(value: object) -> Text:

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-import jwt
 from park.analytics.v1 import analytics_pb2_grpc
 from park.tenants.v1 import tenants_pb2_grpc
 from park.trades.v1 import trades_pb2_grpc
 from parkos.auth import Role
 from parkos.grpc import open_sync_channel
+from parkos.ids import new_correlation_id
 
 DEFAULT_TENANTS_TARGET = "127.0.0.1:50051"
 DEFAULT_TRADES_TARGET = "127.0.0.1:50052"
@@ -31,6 +31,8 @@ class Session:
     tls_server_name: str | None = None
     # the option that says where the service last asked is: what to check when it cannot be reached
     target_option: str = "--tenants-target"
+    # one id for every call of this command, sent with each: the services' log lines of its calls carry it
+    correlation_id: str = field(default_factory=new_correlation_id)
     _channels: list[grpc.Channel] = field(default_factory=list)
 
     def tenants(self) -> tenants_pb2_grpc.TenantsServiceStub:
@@ -68,13 +70,16 @@ class Session:
     def _open(self, target: str) -> grpc.Channel:
         """A channel to ``target`` with this session's token and transport security, closed at exit."""
         options = [("grpc.ssl_target_name_override", self.tls_server_name)] if self.tls_server_name else []
-        channel = open_sync_channel(target, token=self.token, credentials=self.credentials, options=options)
+        channel = open_sync_channel(target, token=self.token, correlation_id=self.correlation_id,
+                                    credentials=self.credentials, options=options)
         self._channels.append(channel)
         return channel
 
 
 def _unverified_claims(token: str) -> dict[str, Any]:
     """The claims of a JWT, its signature not checked; nothing when it is not one."""
+    import jwt  # here: only `analytics watch` reads claims, and PyJWT slows every command's start
+
     try:
         return jwt.decode(token, options={"verify_signature": False})
     except jwt.InvalidTokenError:

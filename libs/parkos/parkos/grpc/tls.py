@@ -13,7 +13,6 @@ within a second or so, no restart): ``certificate_files.py``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -37,21 +36,6 @@ def reloading_server_credentials(files: CertificateFiles) -> grpc.ServerCredenti
         require_client_authentication=files.requires_client_certificate,
     )
 
-
-def client_credentials(
-    ca_file: Path | None, cert_file: Path | None = None, key_file: Path | None = None
-) -> grpc.ChannelCredentials | None:
-    """Channel credentials for a TLS server (``ca_file``: its CA, else the system's roots), with this
-    client's certificate for mutual TLS; None (plaintext) when no file is given."""
-    if ca_file is None and cert_file is None and key_file is None:
-        return None
-    if (cert_file is None) != (key_file is None):
-        raise ValueError("a client certificate needs its key, and a key its certificate")
-    return grpc.ssl_channel_credentials(
-        root_certificates=ca_file.read_bytes() if ca_file is not None else None,
-        private_key=key_file.read_bytes() if key_file is not None else None,
-        certificate_chain=cert_file.read_bytes() if cert_file is not None else None,
-    )
 
 
 def transport_options(settings: ParkSettings) -> dict[str, Any]:
