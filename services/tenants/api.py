@@ -29,8 +29,9 @@ from parkos.page_tokens import PageTokens, page_size
 from services.tenants import mapping, request_checks
 from services.tenants.credentials import Credential, CredentialRequest
 from services.tenants.domain import ProfilePatch, SubPark, Tenant, TenantApplication, TenantStatus, checked_trade_fee
-from services.tenants.revenue import Period, report_revenue
-from services.tenants.store import CredentialQuery, RevenueQuery, TenantQuery, TenantsStore, Transaction
+from services.tenants.revenue import ListingPosition, Period, RevenueReport, report_revenue
+from services.tenants.lists import CredentialQuery, RevenueQuery, TenantQuery
+from services.tenants.store import TenantsStore, Transaction
 
 
 @dataclass(frozen=True)
@@ -367,8 +368,11 @@ def _subject_of(request: CredentialRequest, credential_id: str) -> str:
 
 
 def _id_of(item: Any) -> str:
-    """The cursor of a listed item: its own id (reports and credentials also name a tenant)."""
-    for attribute in ("report_id", "credential_id", "tenant_id"):
+    """The cursor of a listed item: its own id (credentials also name a tenant); a revenue
+    report's position, as reports are listed by period and version."""
+    if isinstance(item, RevenueReport):
+        return str(ListingPosition.of(item))
+    for attribute in ("credential_id", "tenant_id"):
         if hasattr(item, attribute):
             return getattr(item, attribute)
     raise TypeError(f"no id on {item!r}")

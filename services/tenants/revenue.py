@@ -70,6 +70,30 @@ class RevenueReport:
 
 
 @dataclass(frozen=True)
+class ListingPosition:
+    """Where a list of reports stopped: reports are listed by period, then version."""
+
+    period: str
+    version: int
+
+    @classmethod
+    def of(cls, report: RevenueReport) -> ListingPosition:
+        """The position just at ``report``."""
+        return cls(str(report.period), report.version)
+
+    @classmethod
+    def parse(cls, text: str) -> ListingPosition | None:
+        """The position written by ``str``; None for anything else (a cursor of another list)."""
+        period, slash, version = text.partition("/")
+        if not slash or not _PERIOD.fullmatch(period) or not version.isdigit():
+            return None
+        return cls(period, int(version))
+
+    def __str__(self) -> str:
+        return f"{self.period}/{self.version}"
+
+
+@dataclass(frozen=True)
 class RevenueReported:
     """A tenant declared (or corrected) its revenue for a month."""
 

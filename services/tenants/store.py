@@ -9,10 +9,8 @@ function again after a transient error, so it must only compute from what it rea
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -25,45 +23,22 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from services.tenants import documents
+from services.tenants.collection_names import (
+    CREDENTIALS_COLLECTION,
+    REVENUE_COLLECTION,
+    SECTORS_COLLECTION,
+    SUB_PARKS_COLLECTION,
+    TENANTS_COLLECTION,
+)
 from services.tenants.credentials import Credential
-from services.tenants.domain import ReferenceData, Sector, SubPark, Tenant, TenantStatus
+from services.tenants.domain import ReferenceData, Sector, SubPark, Tenant
+from services.tenants.lists import RegistryLists
 from services.tenants.mapping import DomainEvent, event_envelope
 from services.tenants.revenue import Period, RevenueReport
 from services.tenants.tenant_cache import TenantCache
 
 T = TypeVar("T")
 
-TENANTS_COLLECTION = "tenants"
-SUB_PARKS_COLLECTION = "sub_parks"
-SECTORS_COLLECTION = "sectors"
-CREDENTIALS_COLLECTION = "credentials"
-REVENUE_COLLECTION = "revenue_reports"
-
-
-@dataclass(frozen=True)
-class TenantQuery:
-    """Filters of ListTenants; empty values do not filter."""
-
-    sub_park_id: str = ""
-    sector_id: str = ""
-    status: TenantStatus | None = None
-    name_prefix: str = ""
-    # Set for a tenant principal: it only ever sees itself.
-    tenant_id: str = ""
-
-
-@dataclass(frozen=True)
-class CredentialQuery:
-    tenant_id: str = ""
-    role: str = ""
-    include_revoked: bool = False
-
-
-@dataclass(frozen=True)
-class RevenueQuery:
-    tenant_id: str
-    period: Period | None = None
-    include_superseded: bool = False
 
 
 class Transaction:
@@ -215,7 +190,7 @@ class Transaction:
         await reports.insert_one(documents.revenue_document(report), session=self._session)
 
 
-class TenantsStore:
+class TenantsStore(RegistryLists):
     """The tenants database: reference data, tenants, credentials, revenue reports, outbox."""
 
     def __init__(
@@ -348,55 +323,11 @@ class TenantsStore:
         found = await self.db[TENANTS_COLLECTION].find({"_id": {"$in": tenant_ids}}).to_list()
         return [documents.tenant_from_document(document) for document in found]
 
-    async def list_tenants(self, query: TenantQuery, *, after: str | None, limit: int) -> list[Tenant]:
-        """Tenants matching ``query`` in registration order, after the cursor ``after``."""
-        where: dict[str, Any] = {}
-        for field in ("sub_park_id", "sector_id"):
-            if getattr(query, field):
-                where[field] = getattr(query, field)
-        if query.status is not None:
-            where["status"] = query.status.value
-        if query.name_prefix:
-            where["name_fold"] = {"$regex": "^" + re.escape(query.name_prefix.casefold())}
-        found = await self._page(TENANTS_COLLECTION, where, query.tenant_id, after, limit)
-        return [documents.tenant_from_document(d) for d in found]
-
-    async def list_credentials(self, query: CredentialQuery, *, after: str | None, limit: int) -> list[Credential]:
-        where: dict[str, Any] = {}
-        if query.tenant_id:
-            where["tenant_id"] = query.tenant_id
-        if query.role:
-            where["role"] = query.role
-        if not query.include_revoked:
-            where["revoked_at"] = None
-        found = await self._page(CREDENTIALS_COLLECTION, where, "", after, limit)
-        return [documents.credential_from_document(d) for d in found]
-
-    async def list_revenue(self, query: RevenueQuery, *, after: str | None, limit: int) -> list[RevenueReport]:
-        where: dict[str, Any] = {"tenant_id": query.tenant_id}
-        if query.period is not None:
-            where["period"] = str(query.period)
-        if not query.include_superseded:
-            where["current"] = True
-        found = await self._page(REVENUE_COLLECTION, where, "", after, limit)
-        return [documents.revenue_from_document(d) for d in found]
-
     async def revoked_credentials(self, now: datetime) -> list[Credential]:
         """Revoked credentials whose tokens have not expired yet (to seed a RevocationList)."""
         cursor = self.db[CREDENTIALS_COLLECTION].find({"revoked_at": {"$ne": None}, "expires_at": {"$gt": now}})
         return [documents.credential_from_document(document) async for document in cursor]
 
-    async def _page(
-        self, collection: str, where: dict[str, Any], only_id: str, after: str | None, limit: int
-    ) -> list[dict[str, Any]]:
-        id_filter: dict[str, Any] = {}
-        if only_id:
-            id_filter["$eq"] = only_id
-        if after:
-            id_filter["$gt"] = after
-        if id_filter:
-            where = {**where, "_id": id_filter}
-        return await self.db[collection].find(where).sort("_id", ASCENDING).limit(limit).to_list()
 
 
 def _duplicate(error: DuplicateKeyError) -> Exception:

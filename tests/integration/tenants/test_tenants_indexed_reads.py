@@ -14,7 +14,8 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from services.tenants.revenue import Period
-from services.tenants.store import CredentialQuery, RevenueQuery, TenantQuery, TenantsStore, Transaction
+from services.tenants.lists import CredentialQuery, RevenueQuery, TenantQuery
+from services.tenants.store import TenantsStore, Transaction
 from tests.support.query_plans import FindRecorder, collection_scans
 
 pytestmark = pytest.mark.infra
@@ -51,14 +52,15 @@ async def test_a_tenants_revenue_reports_and_credentials_are_read_through_indexe
         await tx.active_credentials_of(ASKED)
 
     await store.transaction(report_path, correlation_id=None)
-    for after in (None, "rev_zzz"):
-        await store.list_revenue(RevenueQuery(tenant_id=ASKED), after=after, limit=20)
-        await store.list_revenue(RevenueQuery(tenant_id=ASKED, include_superseded=True), after=after, limit=20)
+    for after, position in ((None, None), ("rev_zzz", "2026-01/1")):
+        await store.list_revenue(RevenueQuery(tenant_id=ASKED), after=position, limit=20)
+        # after a position: the rest of its period, then the later periods
+        await store.list_revenue(RevenueQuery(tenant_id=ASKED, include_superseded=True), after=position, limit=20)
         await store.list_credentials(CredentialQuery(tenant_id=ASKED), after=after, limit=20)
         await store.list_credentials(CredentialQuery(tenant_id=ASKED, include_revoked=True), after=after, limit=20)
         await store.list_tenants(TenantQuery(sub_park_id="sp-energy"), after=after, limit=20)
         await store.list_tenants(TenantQuery(sector_id="sec-data-services"), after=after, limit=20)
 
     finds = recorder.take()
-    assert len(finds) == 14
+    assert len(finds) == 15
     assert await collection_scans(client, finds) == []

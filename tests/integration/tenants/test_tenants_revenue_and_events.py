@@ -36,6 +36,30 @@ async def test_a_correction_is_a_new_version_and_all_versions_are_kept(park: Par
         (1, False, 1_250_000_00), (2, True, 1_300_000_00)]
 
 
+async def test_reports_are_listed_by_period_then_version_whatever_order_they_were_filed_in(park: Park) -> None:
+    tenant = await park.register_active()
+    me = park.stub((await park.tenant_token(tenant.tenant_id)).token)
+    for period, amount in (("2025-09", 300), ("2025-07", 100), ("2025-08", 200), ("2025-07", 110)):
+        await me.ReportRevenue(report(tenant.tenant_id, period, amount))
+
+    current = await me.ListRevenueReports(tenants_pb2.ListRevenueReportsRequest(tenant_id=tenant.tenant_id))
+    assert [(r.period, r.version) for r in current.reports] == [("2025-07", 2), ("2025-08", 1), ("2025-09", 1)]
+    pages, token = [], ""
+    while True:
+        page = await me.ListRevenueReports(tenants_pb2.ListRevenueReportsRequest(
+            tenant_id=tenant.tenant_id, include_superseded=True, page={"page_size": 1, "page_token": token}))
+        pages.append([(r.period, r.version) for r in page.reports])
+        token = page.page.next_page_token
+        if not token:
+            break
+    assert pages == [[("2025-07", 1)], [("2025-07", 2)], [("2025-08", 1)], [("2025-09", 1)]]
+    two = await me.ListRevenueReports(tenants_pb2.ListRevenueReportsRequest(
+        tenant_id=tenant.tenant_id, include_superseded=True, page={"page_size": 2}))
+    rest = await me.ListRevenueReports(tenants_pb2.ListRevenueReportsRequest(
+        tenant_id=tenant.tenant_id, include_superseded=True, page={"page_token": two.page.next_page_token}))
+    assert [(r.period, r.version) for r in rest.reports] == [("2025-08", 1), ("2025-09", 1)]
+
+
 BAD_REPORTS = [
     (("2025-13", 100, "CNY"), "period"),
     (("2025/01", 100, "CNY"), "period"),
