@@ -83,14 +83,15 @@ class ProductCalls(TradesCalls):
     async def ListProducts(
         self, request: trades_pb2.ListProductsRequest, context: Any
     ) -> trades_pb2.ListProductsResponse:
-        """A seller's own products in every state; admins any seller's."""
+        """A seller's own products in every state, listed or delisted; admins any seller's."""
         principal = checked_caller(request)
         require_role(principal, Role.ADMIN, Role.TENANT)
         seller_id = request_checks.optional_tenant_id(request.seller_tenant_id, "seller_tenant_id")
         if principal.role is Role.TENANT:
             seller_id = acting_for(principal, seller_id, "seller_tenant_id")
         status = request_checks.enum_value(request.status, mapping.PRODUCT_STATUS_FROM_PROTO, "status")
-        query = ProductQuery(seller_tenant_id=seller_id, status=status)
+        listed = request_checks.enum_value(request.listing, mapping.LISTED_FROM_PROTO, "listing")
+        query = ProductQuery(seller_tenant_id=seller_id, status=status, listed=listed)
         found, token = await self._page(principal, "ListProducts", query, request.page, self._store.list_products)
         return trades_pb2.ListProductsResponse(products=[mapping.product_to_proto(p) for p in found],
                                                page={"next_page_token": token})

@@ -13,10 +13,12 @@ from services.trades.settlement import OrderStatus
 
 @dataclass(frozen=True)
 class ProductQuery:
-    """ListProducts: a seller's products (empty: every seller), optionally of one status."""
+    """ListProducts: a seller's products (empty: every seller), optionally of one status, and
+    only listed (True) or only delisted (False) ones."""
 
     seller_tenant_id: str = ""
     status: ProductStatus | None = None
+    listed: bool | None = None
 
 
 @dataclass(frozen=True)

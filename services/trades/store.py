@@ -343,6 +343,8 @@ class TradesStore:
             where["seller_tenant_id"] = query.seller_tenant_id
         if query.status is not None:
             where["status"] = query.status.value
+        if query.listed is not None:
+            where["listed"] = query.listed
         return [documents.product_from_document(d) for d in await self._page(PRODUCTS, where, after, limit)]
 
     async def search_catalog(self, query: CatalogQuery, *, after: str | None, limit: int) -> list[Product]:

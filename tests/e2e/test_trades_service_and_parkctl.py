@@ -68,6 +68,9 @@ async def test_an_administrator_runs_the_exchange_with_parkctl(infra, signing_ke
         assert product["status"] == "PRODUCT_STATUS_PENDING_REVIEW" and product["price"]["amount_minor"] == "123456"
         queue = await asyncio.to_thread(_parkctl, env, target, "products", "list", "--status", "pending", token=token)
         assert queue.returncode == 0 and product["product_id"] in queue.stdout
+        off_market = await asyncio.to_thread(_parkctl, env, target, "products", "list", "--status", "delisted",
+                                             token=token)
+        assert off_market.returncode == 0 and product["product_id"] not in off_market.stdout
         approved = await _json(env, target, token, "products", "review", product["product_id"], "approve")
         assert approved["orderable"]
         found = await asyncio.to_thread(_parkctl, env, target, "products", "search", "grid forecasts",

@@ -143,6 +143,8 @@ CASES: list[tuple[str, Call, grpc.StatusCode, set[str] | None]] = [
         min_price=cny(500), max_price=cny(100))), INVALID, {"max_price"}),
     ("negative price bound", lambda m: m.buyer.stub.SearchCatalog(trades_pb2.SearchCatalogRequest(
         min_price=cny(-1))), INVALID, {"min_price.amount_minor"}),
+    ("unknown listing filter", lambda m: m.seller.stub.ListProducts(trades_pb2.ListProductsRequest(listing=7)),
+     INVALID, {"listing"}),
     ("search text too long", lambda m: m.buyer.stub.SearchCatalog(trades_pb2.SearchCatalogRequest(text="x" * 101)),
      INVALID, {"text"}),
     ("forged page token", lambda m: m.buyer.stub.SearchCatalog(trades_pb2.SearchCatalogRequest(

@@ -159,7 +159,15 @@ async def test_delisted_products_cannot_be_ordered_until_relisted(trades_park: T
     with pytest.raises(grpc.aio.AioRpcError) as caught:  # the admin delisted it: the seller cannot undo that
         await seller.stub.RelistProduct(trades_pb2.RelistProductRequest(product_id=product.product_id))
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    async def seller_sees(listing: int) -> list[str]:
+        found = await seller.stub.ListProducts(trades_pb2.ListProductsRequest(listing=listing))  # type: ignore[arg-type]
+        return [p.product_id for p in found.products]
+
+    assert await seller_sees(trades_pb2.LISTING_DELISTED) == [product.product_id]
+    assert await seller_sees(trades_pb2.LISTING_LISTED) == []
     assert (await trades_park.admin.RelistProduct(trades_pb2.RelistProductRequest(product_id=product.product_id))).orderable
+    assert await seller_sees(trades_pb2.LISTING_DELISTED) == []
+    assert await seller_sees(trades_pb2.LISTING_UNSPECIFIED) == [product.product_id]
     assert (await buyer.stub.PlaceOrder(order)).status == trades_pb2.ORDER_STATUS_SETTLED
     events = await trades_park.events([product.product_id], expect=4)
     changes = payloads(events, events_pb2.ProductDelisted)

@@ -104,15 +104,17 @@ def get(ctx: typer.Context, product_id: str) -> None:
 def list_products(
     ctx: typer.Context,
     seller: Annotated[str, typer.Option("--seller")] = "",
-    status: Annotated[str, typer.Option(help="pending|approved|rejected")] = "",
+    status: Annotated[str, typer.Option(help="pending|approved|rejected|delisted")] = "",
     page_size: Annotated[int, typer.Option("--page-size")] = 50,
     page_token: Annotated[str, typer.Option("--page-token")] = "",
 ) -> None:
-    """Products in every state: a seller's own, or (admins) anyone's. `pending` is the review queue."""
+    """Products in every state: a seller's own, or (admins) anyone's. `pending` is the review queue,
+    `delisted` the products taken off the market."""
     session = _session(ctx)
-    if status and status not in STATUSES:
-        fail(f"--status must be one of {', '.join(STATUSES)}")
-    request = trades_pb2.ListProductsRequest(seller_tenant_id=seller, status=STATUSES.get(status, 0),
+    if status and status not in (*STATUSES, "delisted"):
+        fail(f"--status must be one of {', '.join(STATUSES)}, delisted")
+    listing = trades_pb2.LISTING_DELISTED if status == "delisted" else trades_pb2.LISTING_UNSPECIFIED
+    request = trades_pb2.ListProductsRequest(seller_tenant_id=seller, status=STATUSES.get(status, 0), listing=listing,
                                              page={"page_size": page_size, "page_token": page_token})
     response = session.trades().ListProducts(request, timeout=session.timeout)
     show_many(session, response, response.products, COLUMNS, title="Products")
