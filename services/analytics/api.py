@@ -14,7 +14,7 @@ from typing import Any
 from google.protobuf.message import Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 from park.analytics.v1 import analytics_pb2, analytics_pb2_grpc
-from parkos.auth import Principal, Role, require_admin, require_role, require_tenant_access
+from parkos.auth import Principal, Role, require_admin, require_role, require_tenant_access, scopes
 from parkos.clock import Clock, park_clock
 from parkos.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from parkos.grpc import current_principal
@@ -26,6 +26,8 @@ from services.analytics.domain.windows import day_kept, day_start, has_begun, ho
 from services.analytics.store import Dimension, ParkView, Window
 
 SERVICE_NAME = analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
+# The scope a scoped token needs for each call (parkos.auth.scopes); roles are checked as well.
+METHOD_SCOPES = dict.fromkeys(("GetParkRevenue", "GetTenantMetrics", "StreamParkMetrics"), scopes.ANALYTICS_READ)
 TENANT_ID_PREFIX = "ten"
 HISTORY_DEFAULT, HISTORY_MAX = 30, 1000
 STREAM_TENANTS_MAX = 1000

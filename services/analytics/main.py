@@ -25,7 +25,7 @@ from parkos.grpc import GrpcServer, install_signal_handlers, transport_options
 from parkos.logging import configure_logging, get_logger
 from parkos.metrics import start_metrics_server
 
-from services.analytics.api import SERVICE_NAME, AnalyticsServicer, add_to_server
+from services.analytics.api import METHOD_SCOPES, SERVICE_NAME, AnalyticsServicer, add_to_server
 from services.analytics.settings import AnalyticsSettings
 from services.analytics.store import LedgerFollower, ParkView, open_ledger_consumer
 from services.analytics.tables import LEDGERS
@@ -84,7 +84,7 @@ class AnalyticsService:
             readiness_interval=2.0,
             **transport_options(self.settings),
         )
-        self.server.add_servicer(add_to_server, servicer, SERVICE_NAME)
+        self.server.add_servicer(add_to_server, servicer, SERVICE_NAME, METHOD_SCOPES)
         port = await self.server.start()
         start_metrics_server(self.settings.metrics_port, host=self.settings.metrics_host)
         log.info("analytics api started", port=port, changelog=self.changelog_topic)

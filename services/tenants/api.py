@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 from park.tenants.v1 import tenants_pb2, tenants_pb2_grpc
 from parkos.auth import Principal, RevocationList, Role, TokenIssuer, hash_token_secret
-from parkos.auth import require_admin, require_role, require_tenant_access
+from parkos.auth import require_admin, require_role, require_tenant_access, scopes
 from parkos.clock import Clock, park_clock
 from parkos.errors import InvalidArgument, NotFound
 from parkos.grpc import current_principal
@@ -337,6 +337,14 @@ def add_to_server(servicer: TenantsServicer, server: grpc.aio.Server) -> None:
 
 
 SERVICE_NAME = tenants_pb2.DESCRIPTOR.services_by_name["TenantsService"].full_name
+# The scope a scoped token needs for each call (parkos.auth.scopes); roles are checked as well.
+METHOD_SCOPES = {
+    **dict.fromkeys(("GetTenant", "ListTenants", "ListSubParks", "ListSectors"), scopes.TENANTS_READ),
+    **dict.fromkeys(("RegisterTenant", "UpdateProfile", "ChangeStatus", "SetTradeFee"), scopes.TENANTS_WRITE),
+    **dict.fromkeys(("IssueCredential", "RevokeCredential", "ListCredentials"), scopes.CREDENTIALS_MANAGE),
+    "ListRevenueReports": scopes.REVENUE_READ,
+    "ReportRevenue": scopes.REVENUE_WRITE,
+}
 
 
 def _admin(request: Any) -> Principal:

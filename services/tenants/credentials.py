@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from parkos.auth.roles import Role
+from parkos.auth.scopes import KNOWN_SCOPES
 from parkos.errors import FieldViolation, InvalidArgument
 from parkos.wording import with_article
 
@@ -24,7 +25,6 @@ MIN_TTL = timedelta(minutes=5)
 MAX_TTL = timedelta(days=366)
 SCOPES_MAX = 20
 LABEL_MAX = 100
-_SCOPE = re.compile(r"[a-z][a-z0-9:._-]{0,63}")
 _PARTY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 # Which binding each role needs; the other bindings must be empty.
 _BINDING = {Role.ADMIN: None, Role.TENANT: "tenant_id", Role.BANK: "bank_id", Role.AGENT: "node_id"}
@@ -57,8 +57,8 @@ class CredentialRequest:
         if len(self.scopes) > SCOPES_MAX:
             found.append(FieldViolation("scopes", f"at most {SCOPES_MAX} scopes"))
         for index, scope in enumerate(self.scopes):
-            if not _SCOPE.fullmatch(scope):
-                found.append(FieldViolation(f"scopes[{index}]", "must be lower-case letters, digits and ':._-', 1-64 characters"))
+            if scope not in KNOWN_SCOPES:  # a scope no service checks would silently grant nothing
+                found.append(FieldViolation(f"scopes[{index}]", f"must be one of {', '.join(sorted(KNOWN_SCOPES))}"))
         found.extend(text_violations("label", self.label, maximum=LABEL_MAX))
         if self.ttl is not None and not MIN_TTL <= self.ttl <= MAX_TTL:
             found.append(FieldViolation("ttl", f"must be between {MIN_TTL.seconds // 60} minutes and {MAX_TTL.days} days"))

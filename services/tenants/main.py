@@ -32,7 +32,7 @@ from parkos.outbox import OutboxRelay, open_idempotent_producer
 from parkos.page_tokens import PageTokens
 from parkos.runtime import tune_gc_after_startup
 
-from services.tenants.api import SERVICE_NAME, TenantsApiConfig, TenantsServicer, add_to_server
+from services.tenants.api import METHOD_SCOPES, SERVICE_NAME, TenantsApiConfig, TenantsServicer, add_to_server
 from services.tenants.handlers import apply_record, seed_revocations
 from services.tenants.reference_data import load_reference_data
 from services.tenants.settings import TenantsSettings
@@ -131,7 +131,8 @@ class TenantsService:
             readiness_checks={"mongo": self.store.ping},
             **transport_options(self.settings),
         )
-        server.add_servicer(lambda impl, grpc_server: add_to_server(impl, grpc_server), servicer, SERVICE_NAME)
+        server.add_servicer(lambda impl, grpc_server: add_to_server(impl, grpc_server), servicer, SERVICE_NAME,
+                            METHOD_SCOPES)
         return server
 
 

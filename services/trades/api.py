@@ -16,15 +16,24 @@ from __future__ import annotations
 
 import grpc
 from park.trades.v1 import trades_pb2, trades_pb2_grpc
+from parkos.auth import scopes
 
 from services.trades.calls import TradesApiConfig
 from services.trades.order_calls import OrderCalls
 from services.trades.pool_calls import PoolCalls
 from services.trades.product_calls import ProductCalls
 
-__all__ = ["SERVICE_NAME", "TradesApiConfig", "TradesServicer", "add_to_server"]
+__all__ = ["METHOD_SCOPES", "SERVICE_NAME", "TradesApiConfig", "TradesServicer", "add_to_server"]
 
 SERVICE_NAME = trades_pb2.DESCRIPTOR.services_by_name["TradesService"].full_name
+# The scope a scoped token needs for each call (parkos.auth.scopes); roles are checked as well.
+METHOD_SCOPES = {
+    **dict.fromkeys(("GetProduct", "ListProducts", "SearchCatalog", "GetPool", "ListPools"), scopes.PRODUCTS_READ),
+    **dict.fromkeys(("ListProduct", "ReviewProduct", "DelistProduct", "RelistProduct", "OpenPool"),
+                    scopes.PRODUCTS_WRITE),
+    **dict.fromkeys(("GetOrder", "ListOrders"), scopes.ORDERS_READ),
+    **dict.fromkeys(("PlaceOrder", "JoinPool", "RefundOrder"), scopes.ORDERS_WRITE),
+}
 
 
 class TradesServicer(ProductCalls, OrderCalls, PoolCalls, trades_pb2_grpc.TradesServiceServicer):

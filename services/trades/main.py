@@ -32,7 +32,7 @@ from parkos.outbox import OutboxRelay, open_idempotent_producer
 from parkos.page_tokens import PageTokens
 from parkos.runtime import tune_gc_after_startup
 
-from services.trades.api import SERVICE_NAME, TradesApiConfig, TradesServicer, add_to_server
+from services.trades.api import METHOD_SCOPES, SERVICE_NAME, TradesApiConfig, TradesServicer, add_to_server
 from services.trades.handlers import tenant_event_handlers
 from services.trades.pool_closer import PoolCloser
 from services.trades.settings import TradesSettings
@@ -139,7 +139,8 @@ class TradesService:
             readiness_checks={"mongo": self.store.ping, "revocations": self.revocation_feed.ready},
             **transport_options(self.settings),
         )
-        server.add_servicer(lambda impl, grpc_server: add_to_server(impl, grpc_server), servicer, SERVICE_NAME)
+        server.add_servicer(lambda impl, grpc_server: add_to_server(impl, grpc_server), servicer, SERVICE_NAME,
+                            METHOD_SCOPES)
         return server
 
 

@@ -93,8 +93,9 @@ async def test_a_credential_is_shown_once_and_stored_as_a_hash(park: Park) -> No
 
 async def test_bank_and_agent_credentials_are_bound(park: Park) -> None:
     bank = await park.admin.IssueCredential(tenants_pb2.IssueCredentialRequest(
-        role=tenants_pb2.ROLE_BANK, bank_id="bank-jinshang", scopes=["loans:read"], ttl={"seconds": 3600}))
-    assert bank.credential.bank_id == "bank-jinshang" and list(bank.credential.scopes) == ["loans:read"]
+        role=tenants_pb2.ROLE_BANK, bank_id="bank-jinshang", scopes=["loans:read", "tenants:read"],
+        ttl={"seconds": 3600}))
+    assert bank.credential.bank_id == "bank-jinshang" and list(bank.credential.scopes) == ["loans:read", "tenants:read"]
     as_bank = park.stub(bank.token)
     tenant = await park.register_active()
     assert (await as_bank.GetTenant(tenants_pb2.GetTenantRequest(tenant_id=tenant.tenant_id))).tenant_id
@@ -102,6 +103,33 @@ async def test_bank_and_agent_credentials_are_bound(park: Park) -> None:
     as_agent = park.stub(agent.token)
     assert await _code_of(as_agent.GetTenant(tenants_pb2.GetTenantRequest(tenant_id=tenant.tenant_id))) == grpc.StatusCode.PERMISSION_DENIED
     assert len((await as_agent.ListSectors(tenants_pb2.ListSectorsRequest())).sectors) == 16
+
+
+async def test_a_scoped_token_may_only_make_the_calls_its_scopes_allow(park: Park) -> None:
+    tenant = await park.register_active()
+    reader = await park.admin.IssueCredential(tenants_pb2.IssueCredentialRequest(
+        role=tenants_pb2.ROLE_TENANT, tenant_id=tenant.tenant_id, scopes=["revenue:read"], label="BI dashboard"))
+    as_reader = park.stub(reader.token)
+    assert list((await as_reader.ListRevenueReports(tenants_pb2.ListRevenueReportsRequest(
+        tenant_id=tenant.tenant_id))).reports) == []
+    before = await park.counts()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await as_reader.ReportRevenue(tenants_pb2.ReportRevenueRequest(
+            tenant_id=tenant.tenant_id, period="2025-01", revenue={"amount_minor": 100, "currency": "CNY"}))
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "revenue:write" in caught.value.details()
+    assert await park.counts() == before
+    # a scope narrows the role, never widens it: another tenant's reports stay closed
+    other = await park.register_active()
+    assert await _code_of(as_reader.ListRevenueReports(tenants_pb2.ListRevenueReportsRequest(
+        tenant_id=other.tenant_id))) == grpc.StatusCode.PERMISSION_DENIED
+    # an admin token with scopes is narrowed the same way
+    auditor = await park.admin.IssueCredential(tenants_pb2.IssueCredentialRequest(
+        role=tenants_pb2.ROLE_ADMIN, scopes=["tenants:read"], label="auditor"))
+    as_auditor = park.stub(auditor.token)
+    assert (await as_auditor.GetTenant(tenants_pb2.GetTenantRequest(tenant_id=tenant.tenant_id))).tenant_id
+    assert await _code_of(as_auditor.IssueCredential(tenants_pb2.IssueCredentialRequest(
+        role=tenants_pb2.ROLE_ADMIN))) == grpc.StatusCode.PERMISSION_DENIED
 
 
 @pytest.mark.parametrize(
@@ -113,6 +141,8 @@ async def test_bank_and_agent_credentials_are_bound(park: Park) -> None:
         (tenants_pb2.IssueCredentialRequest(role=tenants_pb2.ROLE_BANK, bank_id="b", node_id="n"), "node_id"),
         (tenants_pb2.IssueCredentialRequest(role=tenants_pb2.ROLE_ADMIN, ttl={"seconds": 10}), "ttl"),
         (tenants_pb2.IssueCredentialRequest(role=tenants_pb2.ROLE_ADMIN, scopes=["NOT A SCOPE"]), "scopes[0]"),
+        (tenants_pb2.IssueCredentialRequest(role=tenants_pb2.ROLE_ADMIN, scopes=["orders:read", "orders:all"]),
+         "scopes[1]"),
     ],
 )
 async def test_bad_credential_requests(park: Park, request_: tenants_pb2.IssueCredentialRequest, field: str) -> None:

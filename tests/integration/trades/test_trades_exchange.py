@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import grpc
 import pytest
 from park.trades.v1 import events_pb2, trades_pb2
+from parkos.auth import Role
 
 from tests.integration.trades.trades_park import TradesPark, fresh_key, listing, payloads
 
@@ -196,6 +198,21 @@ async def test_a_buyer_still_reads_a_delisted_product_it_holds_a_license_to(trad
         await holder.stub.PlaceOrder(trades_pb2.PlaceOrderRequest(idempotency_key=fresh_key(),
                                                                   product_id=product.product_id))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_token_scoped_to_reading_can_browse_and_list_but_not_buy(trades_park: TradesPark) -> None:
+    seller, buyer = await trades_park.trader(), await trades_park.trader()
+    product = await trades_park.approved_product(seller)
+    issued = trades_park.issuer.issue(Role.TENANT, buyer.tenant_id, tenant_id=buyer.tenant_id, ttl=timedelta(hours=1),
+                                      scopes=["products:read", "orders:read"])
+    reader = trades_park.stub(issued.token)
+    found = await reader.SearchCatalog(trades_pb2.SearchCatalogRequest(seller_tenant_id=seller.tenant_id))
+    assert [p.product_id for p in found.products] == [product.product_id]
+    assert list((await reader.ListOrders(trades_pb2.ListOrdersRequest())).orders) == []
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await reader.PlaceOrder(trades_pb2.PlaceOrderRequest(idempotency_key=fresh_key(), product_id=product.product_id))
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED and "orders:write" in caught.value.details()
+    assert list((await buyer.stub.ListOrders(trades_pb2.ListOrdersRequest())).orders) == []  # nothing was placed
 
 
 async def test_sellers_see_their_own_products_in_every_state_with_pages(trades_park: TradesPark) -> None:

@@ -40,6 +40,8 @@ def active_tenant() -> Tenant:
         (CredentialRequest(Role.BANK, bank_id="bad id!"), {"bank_id"}),
         (CredentialRequest(Role.AGENT, node_id="n1", tenant_id="ten_1"), {"tenant_id"}),
         (CredentialRequest(Role.ADMIN, scopes=["Bad Scope"]), {"scopes[0]"}),
+        # well formed, but no service checks it: it would grant nothing the holder expects
+        (CredentialRequest(Role.TENANT, tenant_id="ten_1", scopes=["orders:read", "orders:cancel"]), {"scopes[1]"}),
         (CredentialRequest(Role.ADMIN, ttl=timedelta(seconds=10)), {"ttl"}),
         (CredentialRequest(Role.ADMIN, ttl=timedelta(days=400)), {"ttl"}),
         (CredentialRequest(Role.ADMIN, label="x" * 101), {"label"}),

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from parkos.auth.principal import Principal
     from parkos.auth.revocations import RevocationList
     from parkos.auth.roles import Role
+    from parkos.auth.scopes import KNOWN_SCOPES, require_scope
     from parkos.auth.token_hash import hash_token_secret
     from parkos.auth.tokens import IssuedToken, TokenIssuer, TokenVerifier
 
@@ -37,6 +38,7 @@ _MODULE_OF = {
     "Principal": "principal",
     "RevocationList": "revocations",
     "Role": "roles",
+    "KNOWN_SCOPES": "scopes", "require_scope": "scopes",
     "hash_token_secret": "token_hash",
     "IssuedToken": "tokens", "TokenIssuer": "tokens", "TokenVerifier": "tokens",
 }

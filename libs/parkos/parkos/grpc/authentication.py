@@ -10,13 +10,14 @@ becomes UNAUTHENTICATED and is access-logged with that code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from grpc_health.v1 import health
 from grpc_reflection.v1alpha import reflection
 
+from parkos.auth.scopes import require_scope
 from parkos.errors import Unauthenticated, Unavailable
 from parkos.grpc.metadata import normalize_method, service_of
 from parkos.grpc.principal_context import set_principal
@@ -38,10 +39,12 @@ class Authenticator:
         verifier: TokenVerifier,
         *,
         public_methods: Iterable[str] = (),
+        method_scopes: Mapping[str, str] | None = None,
         logger: Any | None = None,
     ) -> None:
         self._verifier = verifier
         self._public = frozenset(normalize_method(m) for m in public_methods)
+        self._method_scopes = {normalize_method(m): scope for m, scope in (method_scopes or {}).items()}
         self._logger = logger if logger is not None else get_logger(__name__)
 
     def checks(self, method: str) -> bool:
@@ -52,14 +55,22 @@ class Authenticator:
         """Whether ``method`` is public: callers without a token are let in."""
         return method in self._public
 
-    def authenticate(self, authorization: Sequence[str], anonymous_allowed: bool) -> None:
-        """Check the call's authorization values; raises ``Unauthenticated`` when refused."""
+    def scope_of(self, method: str) -> str | None:
+        """The scope a scoped token needs to call ``method`` (None: no scoped token may)."""
+        return self._method_scopes.get(method)
+
+    def authenticate(self, authorization: Sequence[str], anonymous_allowed: bool, method: str = "",
+                     scope: str | None = None) -> None:
+        """Check the call's authorization values and, for a scoped token, that it holds ``scope``
+        (what ``method`` needs); raises ``Unauthenticated`` or ``PermissionDenied`` when refused."""
         token = bearer_token(authorization)
         if token is None:
             if not anonymous_allowed:
                 raise Unauthenticated("missing bearer token")
             return
-        _adopt(self._verify(token))
+        principal = self._verify(token)
+        require_scope(principal, scope, method)
+        _adopt(principal)
 
     def _verify(self, token: str) -> Principal:
         try:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -54,12 +54,14 @@ class ParkServerInterceptor(grpc.aio.ServerInterceptor):
         verifier: TokenVerifier,
         *,
         public_methods: Iterable[str] = (),
+        method_scopes: Mapping[str, str] | None = None,
         logger: Any | None = None,
     ) -> None:
         # logger None: each step logs under its own module's name, as when they were separate.
         self._access_log = AccessLog(logger)
         self._errors_logger = logger if logger is not None else get_logger("parkos.grpc.errors_interceptor")
-        self._authenticator = Authenticator(verifier, public_methods=public_methods, logger=logger)
+        self._authenticator = Authenticator(verifier, public_methods=public_methods, method_scopes=method_scopes,
+                                            logger=logger)
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler | None]] = {}
 
     async def intercept_service(
@@ -83,6 +85,7 @@ class ParkServerInterceptor(grpc.aio.ServerInterceptor):
         access_log, errors_logger, authenticator = self._access_log, self._errors_logger, self._authenticator
         checks = authenticator.checks(method)
         anonymous_allowed = authenticator.allows_anonymous(method)
+        scope = authenticator.scope_of(method)
 
         async def run(behaviour: Behaviour, request: Any, context: grpc.aio.ServicerContext) -> Any:
             incoming, authorization = correlation_and_authorization(context.invocation_metadata())
@@ -92,7 +95,7 @@ class ParkServerInterceptor(grpc.aio.ServerInterceptor):
             try:
                 try:
                     if checks:
-                        authenticator.authenticate(authorization, anonymous_allowed)
+                        authenticator.authenticate(authorization, anonymous_allowed, method, scope)
                     result = await behaviour(request, context)
                 except grpc.aio.AbortError:
                     raise

@@ -14,13 +14,14 @@ Usage (a service's main.py)::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from parkos.auth.scopes import full_method_scopes
 from parkos.grpc.health import HealthReporter, ReadinessCheck
 from parkos.grpc.interceptor import ParkServerInterceptor
 from parkos.grpc.shutdown import install_signal_handlers
@@ -34,15 +35,18 @@ __all__ = ["GrpcServer", "ServiceRegistration", "install_signal_handlers", "star
 
 @dataclass(frozen=True)
 class ServiceRegistration:
-    """One service to serve: how to add it to a server, and its full name (health, reflection)."""
+    """One service to serve: how to add it to a server, its full name (health, reflection), and the
+    scope each of its methods needs from a scoped token (``parkos.auth.scopes``; by method name)."""
 
     service_name: str
     register: Callable[[grpc.aio.Server], None]
+    method_scopes: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def servicer(cls, add_fn: Callable[[Any, grpc.aio.Server], None], servicer: Any, service_name: str) -> ServiceRegistration:
+    def servicer(cls, add_fn: Callable[[Any, grpc.aio.Server], None], servicer: Any, service_name: str,
+                 method_scopes: Mapping[str, str] | None = None) -> ServiceRegistration:
         """From a generated ``add_XServicer_to_server`` function and a servicer instance."""
-        return cls(service_name, lambda server: add_fn(servicer, server))
+        return cls(service_name, lambda server: add_fn(servicer, server), dict(method_scopes or {}))
 
     @classmethod
     def generic(cls, handler: grpc.GenericRpcHandler, service_name: str) -> ServiceRegistration:
@@ -104,9 +108,10 @@ class GrpcServer:
         self._registrations.append(registration)
         self._health.track(registration.service_name)
 
-    def add_servicer(self, add_fn: Callable[[Any, grpc.aio.Server], None], servicer: Any, service_name: str) -> None:
-        """Serve a generated servicer: ``add_servicer(add_XServicer_to_server, impl, "pkg.X")``."""
-        self.add(ServiceRegistration.servicer(add_fn, servicer, service_name))
+    def add_servicer(self, add_fn: Callable[[Any, grpc.aio.Server], None], servicer: Any, service_name: str,
+                     method_scopes: Mapping[str, str] | None = None) -> None:
+        """Serve a generated servicer: ``add_servicer(add_XServicer_to_server, impl, "pkg.X", {"Call": scope})``."""
+        self.add(ServiceRegistration.servicer(add_fn, servicer, service_name, method_scopes))
 
     def add_generic_handler(self, handler: grpc.GenericRpcHandler, service_name: str) -> None:
         """Serve a generic handler (``grpc.method_handlers_generic_handler``)."""
@@ -161,8 +166,12 @@ class GrpcServer:
         # One interceptor runs correlation, access log, error mapping and authentication in
         # that order (see interceptor.py): auth failures are mapped to a status and then
         # logged with that status.
+        method_scopes: dict[str, str] = {}
+        for registration in self._registrations:
+            method_scopes.update(full_method_scopes(registration.service_name, registration.method_scopes))
         interceptor = ParkServerInterceptor(
-            self._verifier, public_methods=self._public_methods, logger=self._given_logger
+            self._verifier, public_methods=self._public_methods, method_scopes=method_scopes,
+            logger=self._given_logger,
         )
         server = grpc.aio.server(interceptors=(interceptor,), options=self._options)
         for registration in self._registrations:
