@@ -58,6 +58,9 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             *([] if dimension else [FieldViolation("dimension", "must be park, sub_park, sector or tenant")]),
             *([] if window else [FieldViolation("window", "must be all_time, hour or day")]),
             *_key_violations(dimension, request.key),
+            # all-time figures have no instant: a caller sending one expects figures it would not get
+            *([FieldViolation("at", "only for the hour and day windows")]
+              if window is Window.ALL_TIME and request.HasField("at") else []),
         ]
         if violations:
             raise InvalidArgument("bad GetParkRevenue request", violations)

@@ -36,6 +36,7 @@ from aiokafka.errors import KafkaError
 from faust.exceptions import ProducerSendError
 from park.events.v1.envelope_pb2 import Envelope
 from parkos.events import MalformedEvent, envelope_headers, parse_envelope
+from parkos.ids import new_correlation_id
 from parkos.inbox.dead_letters import dead_letter_for
 from parkos.logging import get_logger
 
@@ -95,8 +96,9 @@ class Outputs:
             offset=message.offset, event_id=event_id or None, error_type=type(error).__name__, error=str(error),
         )
 
-    async def publish_valuation(self, ledger: TenantLedger, valuation: Valuation) -> None:
-        await self.send(self.topics.analytics_name, ledger.tenant_id, valuation_envelope(ledger, valuation))
+    async def publish_valuation(self, ledger: TenantLedger, valuation: Valuation, correlation_id: str = "") -> None:
+        envelope = valuation_envelope(ledger, valuation, correlation_id)
+        await self.send(self.topics.analytics_name, ledger.tenant_id, envelope)
         self.counters.valuations += 1
 
 
@@ -113,9 +115,8 @@ async def split_record(message: Any, outputs: Outputs) -> None:
         await outputs.dead_letter(message, error, envelope.event_id)
         return
     for fact in facts:
-        wrapped = fact_envelope(
-            fact, source_topic=message.topic, source_partition=message.partition, source_offset=message.offset
-        )
+        wrapped = fact_envelope(fact, source_topic=message.topic, source_partition=message.partition,
+                                source_offset=message.offset, correlation_id=envelope.correlation_id)
         await outputs.send(outputs.topics.facts_name, fact.tenant_id, wrapped)
     outputs.counters.split += 1
 
@@ -136,9 +137,11 @@ async def send_clock_facts(tables: Tables, outputs: Outputs, policy: ValuationPo
         due += [tenant for tenant, ledger in held[start:start + CLOCK_CHECKS_PER_TURN]
                 if revalued_by_clock(ledger, at_ms, policy)]
         await asyncio.sleep(0)  # a big park's check must not hold the agents up in one go
+    correlation_id = new_correlation_id()  # the revaluations of one pass of the clock belong together
     for tenant_id in due:
         fact = clock_fact(tenant_id, at_ms)
-        envelope = fact_envelope(fact, source_topic="", source_partition=0, source_offset=0)
+        envelope = fact_envelope(fact, source_topic="", source_partition=0, source_offset=0,
+                                 correlation_id=correlation_id)
         await outputs.send(outputs.topics.facts_name, tenant_id, envelope)
     outputs.counters.clock_facts += len(due)
     return len(due)
@@ -165,7 +168,7 @@ async def apply_record(message: Any, tables: Tables, outputs: Outputs, policy: V
     if decision.remember_offset:
         await tables.fact_offsets.put(fact.fact_id, message.offset, message.partition)
     if decision.publish is not None:
-        await outputs.publish_valuation(decision.ledger or held, decision.publish)
+        await outputs.publish_valuation(decision.ledger or held, decision.publish, envelope.correlation_id)
     outputs.counters.forgotten += await tables.fact_offsets.forget_expired(message.partition, message.timestamp)
     return decision
 

@@ -148,8 +148,10 @@ def _event_time_ms(stamp: Timestamp, envelope: Envelope) -> int:
 # --- facts on the repartition topic ---------------------------------------------------------------
 
 
-def fact_envelope(fact: Fact, *, source_topic: str, source_partition: int, source_offset: int) -> Envelope:
-    """The envelope of a fact: event_id = fact id, keyed (aggregate) by tenant id."""
+def fact_envelope(fact: Fact, *, source_topic: str, source_partition: int, source_offset: int,
+                  correlation_id: str = "") -> Envelope:
+    """The envelope of a fact: event_id = fact id, keyed (aggregate) by tenant id; it carries the
+    correlation id of the event it came from, for the valuation it may cause."""
     message = state_pb2.TenantFact(
         fact_id=fact.fact_id, kind=_KIND_TO_PROTO[fact.kind], tenant_id=fact.tenant_id, sign=fact.sign,
         occurred_at_ms=fact.occurred_at_ms, currency=fact.currency, gross_minor=fact.gross,
@@ -163,6 +165,7 @@ def fact_envelope(fact: Fact, *, source_topic: str, source_partition: int, sourc
     return build_envelope(
         message, producer=PRODUCER, aggregate_id=fact.tenant_id, tenant_id=fact.tenant_id,
         event_id=fact.fact_id, occurred_at=datetime.fromtimestamp(fact.occurred_at_ms / 1000, UTC),
+        correlation_id=correlation_id,
     )
 
 
@@ -323,8 +326,9 @@ def valuation_from_proto(m: state_pb2.Valuation) -> Valuation:
 # --- DataAssetValued ------------------------------------------------------------------------------
 
 
-def valuation_envelope(ledger: TenantLedger, valuation: Valuation) -> Envelope:
-    """The DataAssetValued envelope of a valuation: keyed by tenant, event id from the fact."""
+def valuation_envelope(ledger: TenantLedger, valuation: Valuation, correlation_id: str = "") -> Envelope:
+    """The DataAssetValued envelope of a valuation: keyed by tenant, event id from the fact, and
+    the correlation id of the event that caused it."""
     currency = ledger.currency or "CNY"
 
     def money(amount: int) -> dict[str, object]:
@@ -343,6 +347,7 @@ def valuation_envelope(ledger: TenantLedger, valuation: Valuation) -> Envelope:
     return build_envelope(
         message, producer=PRODUCER, aggregate_id=ledger.tenant_id, tenant_id=ledger.tenant_id,
         event_id=valuation.event_id, occurred_at=datetime.fromtimestamp(valuation.valued_at_ms / 1000, UTC),
+        correlation_id=correlation_id,
     )
 
 

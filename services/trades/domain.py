@@ -45,6 +45,14 @@ class ProductStatus(StrEnum):
     REJECTED = "rejected"
 
 
+# Why relisting a product that was never delisted changes nothing, by review status.
+_ALREADY_LISTED = {
+    ProductStatus.APPROVED: "the product is listed already",
+    ProductStatus.PENDING_REVIEW: "the product was never delisted; it is waiting for its review and is on offer once approved",
+    ProductStatus.REJECTED: "the product was never delisted; it was rejected in review, and only a new listing can be offered",
+}
+
+
 class Delivery(StrEnum):
     DATASET = "dataset"
     DATA_API = "data_api"
@@ -261,7 +269,7 @@ class Product:
     def relisted(self, *, by_admin: bool, now: datetime) -> tuple[Product, ProductDelistChanged]:
         """Back on the catalog; a seller cannot undo an administrator's delisting."""
         if self.listed:
-            raise FailedPrecondition("the product is listed already")
+            raise FailedPrecondition(_ALREADY_LISTED[self.status])
         if self.delisted_by_admin and not by_admin:
             raise FailedPrecondition("an administrator delisted this product: only an administrator can relist it")
         changed = replace(

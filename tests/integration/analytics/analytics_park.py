@@ -220,7 +220,8 @@ class Scenario:
             classification_level=self.rng.randint(1, 4),
         )
         message.settled_at.FromDatetime(self.now)
-        envelope = build_envelope(message, producer="trades", aggregate_id=order_id, tenant_id=seller.tenant_id)
+        envelope = build_envelope(message, producer="trades", aggregate_id=order_id, tenant_id=seller.tenant_id,
+                                  correlation_id=f"call-{order_id}")  # the PlaceOrder call's
         self.expected.settle(envelope, seller, buyer, gross, fee, +1)
         self.settled.append((envelope, seller, buyer, gross, fee))
         return Record(self.settings.trades_topic, order_id, envelope)

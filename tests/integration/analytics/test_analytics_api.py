@@ -185,6 +185,11 @@ async def test_the_multiplier_and_a_valuation_published_on_change(running: Runni
     assert values[-1] == metrics.valuation.valuation.amount_minor
     assert mine[-1].event_id == metrics.valuation.event_id
     assert len(mine) == len(metrics.valuation_history)
+    # each valuation carries the correlation id of the settlement that caused it, envelope and header
+    calls = {settled.correlation_id for settled, *_ in scenario.settled}
+    assert {e.correlation_id for e in mine} <= calls and all(e.correlation_id for e in mine)
+    headers = [dict(r.headers) for r in records if r.key == seller.tenant_id.encode()]
+    assert [h["correlation_id"].decode() for h in headers] == [e.correlation_id for e in mine]
 
 
 async def test_a_tenant_that_stops_selling_is_valued_down_when_its_window_has_passed(running: Running) -> None:
@@ -265,6 +270,8 @@ async def test_a_tenant_sees_only_itself_admins_everything_banks_nothing(running
         (D.GetParkRevenueRequest(dimension=D.DIMENSION_TENANT, key="ten_nope"), {"key"}),
         (D.GetParkRevenueRequest(dimension=D.DIMENSION_PARK, window=7), {"window"}),
         (D.GetParkRevenueRequest(dimension=D.DIMENSION_PARK, at=Timestamp(seconds=10**12)), {"at"}),
+        (D.GetParkRevenueRequest(dimension=D.DIMENSION_PARK, window=D.WINDOW_ALL_TIME,
+                                 at=Timestamp(seconds=int(datetime.now(UTC).timestamp()))), {"at"}),
         # older hour/day buckets are pruned tenant by tenant: a partial sum is refused, not returned
         (D.GetParkRevenueRequest(dimension=D.DIMENSION_PARK, window=D.WINDOW_HOUR,
                                  at=Timestamp(seconds=int(datetime.now(UTC).timestamp()) - 3 * 86_400)), {"at"}),

@@ -139,3 +139,14 @@ def test_only_an_admin_undoes_an_admins_delisting() -> None:
     with pytest.raises(FailedPrecondition, match="administrator"):
         delisted.relisted(by_admin=False, now=NOW)
     assert delisted.relisted(by_admin=True, now=NOW)[0].orderable
+
+
+@pytest.mark.parametrize(("decision", "says"), [
+    (None, "waiting for its review"),
+    (ReviewDecision(approve=False, reasons=("no provenance",)), "rejected in review"),
+    (ReviewDecision(approve=True), "listed already"),
+])
+def test_relisting_a_product_never_delisted_says_why_nothing_changes(decision: ReviewDecision | None, says: str) -> None:
+    product = listed() if decision is None else listed().reviewed(decision, actor="a", now=NOW)[0]
+    with pytest.raises(FailedPrecondition, match=says):
+        product.relisted(by_admin=True, now=NOW)
