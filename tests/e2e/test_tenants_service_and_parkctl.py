@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -88,6 +89,11 @@ def _parkctl(env: dict[str, str], target: str, *args: str, token: str = "") -> s
                           capture_output=True, text=True, timeout=60)
 
 
+def _instant(stamp: str) -> datetime:
+    """An RFC 3339 timestamp of the JSON output."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 def test_an_administrator_runs_the_park_with_parkctl(running_service: tuple[str, dict[str, str]]) -> None:
     target, env = running_service
     minted = _parkctl(env, target, "auth", "admin-token", "--signing-key", env["PARKOS_TOKEN_PRIVATE_KEY_FILE"])
@@ -114,7 +120,14 @@ def test_an_administrator_runs_the_park_with_parkctl(running_service: tuple[str,
     bad = _parkctl(env, target, "tenants", "register", "--name", "Bad Code Ltd.", "--code", code[:-1] + "0"
                    if code[-1] != "0" else code[:-1] + "1", "--sub-park", "sp-hq", "--sector", "sec-fintech",
                    "--contact", "name=A,phone=12345678", token=token)
-    assert bad.returncode == 2 and "INVALID_ARGUMENT" in bad.stderr and "credit_code" in bad.stderr
+    assert bad.returncode == 2 and "INVALID_ARGUMENT" in bad.stderr and "credit_code (--code)" in bad.stderr
+
+    # no contact: refused by parkctl itself, nothing registered
+    uncontactable = _parkctl(env, target, "tenants", "register", "--name", "Nobody Home Ltd.", "--code",
+                             credit_code.compose("150100", "MA0N8K3T"), "--sub-park", "sp-hq", "--sector",
+                             "sec-fintech", token=token)
+    assert uncontactable.returncode == 2 and "Missing option '--contact'" in uncontactable.stderr
+    assert "Nobody Home" not in _parkctl(env, target, "tenants", "list", "--name-prefix", "Nobody", token=token).stdout
 
     anonymous = _parkctl(env, target, "tenants", "get", tenant_id)
     assert anonymous.returncode == 2 and "UNAUTHENTICATED" in anonymous.stderr
@@ -175,6 +188,20 @@ def test_parkctl_pages_credentials_and_revenue_and_moves_no_tenant_back_to_pendi
 
     credentials = first_page("tenants", "credentials", "list", "--role", "bank")
     assert len(credentials["credentials"]) == 1 and credentials["page"]["next_page_token"]
+
+    # a lifetime as short as the park allows, given as a duration; shorter is refused naming --ttl
+    short = _parkctl(env, target, "--json", "tenants", "credentials", "issue", "--role", "bank", "--bank-id",
+                     "bank-short", "--ttl", "5m", token=token)
+    assert short.returncode == 0, short.stderr
+    credential = json.loads(short.stdout)["credential"]
+    lifetime = _instant(credential["expires_at"]) - _instant(credential["issued_at"])
+    assert abs(lifetime - timedelta(minutes=5)) < timedelta(seconds=1)  # the store keeps milliseconds
+    too_short = _parkctl(env, target, "tenants", "credentials", "issue", "--role", "bank", "--bank-id", "bank-short",
+                         "--ttl", "1m", token=token)
+    assert too_short.returncode == 2 and "  - ttl (--ttl): must be between 5 minutes" in too_short.stderr, \
+        too_short.stderr
+    listed = _parkctl(env, target, "tenants", "credentials", "list", "--role", "bank", token=token)
+    assert listed.returncode == 0 and "expired" in listed.stdout  # the column; none of these is past its expiry
 
     code = credit_code.compose("310100", "MA0P4G3T")
     tenant_id = json.loads(_parkctl(env, target, "--json", "tenants", "register", "--name", "Paging Ltd.", "--code", code,

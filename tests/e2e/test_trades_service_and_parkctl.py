@@ -97,18 +97,45 @@ async def test_an_administrator_runs_the_exchange_with_parkctl(infra, signing_ke
                                         token=token)
         assert twice.returncode == 2 and "FAILED_PRECONDITION" in twice.stderr
 
+        # the server's complaints name the options typed, not only the request's fields
+        short_key = await asyncio.to_thread(_parkctl, env, target, "orders", "refund", order["order_id"], "--reason",
+                                            "x", "--key", "rf1", token=token)
+        assert short_key.returncode == 2 and "  - idempotency_key (--key): must be 8..128" in short_key.stderr, \
+            short_key.stderr
+        no_buyer = await asyncio.to_thread(_parkctl, env, target, "orders", "place", product["product_id"], token=token)
+        assert no_buyer.returncode == 2 and "  - buyer_tenant_id (--buyer): " in no_buyer.stderr, no_buyer.stderr
+        # with --json, the same complaint as one JSON object, the exit code unchanged
+        as_json = await asyncio.to_thread(_parkctl, env, target, "--json", "orders", "place", product["product_id"],
+                                          token=token)
+        assert as_json.returncode == 2, as_json.stderr
+        error = json.loads(as_json.stderr)["error"]
+        assert error["code"] == "INVALID_ARGUMENT" and "correlation_id" not in error
+        assert [(v["field"], v["flag"]) for v in error["field_violations"]] == [("buyer_tenant_id", "--buyer")]
+        # both sides: the seller's sale is among them, as without --side
+        both = await asyncio.to_thread(_parkctl, env, target, "orders", "list", "--tenant", seller.tenant_id,
+                                       "--side", "both", token=token)
+        assert both.returncode == 0 and order["order_id"] in both.stdout, both.stderr
+
         pool = await _json(env, target, token, "pools", "open", product["product_id"], "--tier", "1:0",
                            "--tier", "2:1500", "--closes-in", "1h")
         assert pool["status"] == "POOL_STATUS_OPEN" and len(pool["tiers"]) == 2
         member = await _json(env, target, token, "pools", "join", pool["pool_id"], "--buyer", buyer.tenant_id)
         assert member["status"] == "ORDER_STATUS_POOL_PENDING"
+        nobody = await asyncio.to_thread(_parkctl, env, target, "pools", "join", pool["pool_id"], token=token)
+        assert nobody.returncode == 2 and "  - buyer_tenant_id (--buyer): " in nobody.stderr, nobody.stderr
         pools = await asyncio.to_thread(_parkctl, env, target, "pools", "list", "--status", "open",
                                         "--page-size", "5", token=token)
         assert pools.returncode == 0 and pool["pool_id"] in pools.stdout
 
         bad = await asyncio.to_thread(_parkctl, env, target, "products", "add", "--seller", seller.tenant_id,
                                       "--title", "Negative", "--price", "-1.00", token=token)
-        assert bad.returncode == 2 and "INVALID_ARGUMENT" in bad.stderr and "price.amount_minor" in bad.stderr
+        assert bad.returncode == 2 and "INVALID_ARGUMENT" in bad.stderr and "price.amount_minor (--price)" in bad.stderr
+        secret = await _json(env, target, token, "products", "add", "--seller", seller.tenant_id, "--title",
+                             "Smart meter readings per household", "--price", "10.00", "--level", "4")
+        unassessed = await asyncio.to_thread(_parkctl, env, target, "products", "review", secret["product_id"],
+                                             "approve", token=token)
+        assert unassessed.returncode == 2, unassessed.stderr
+        assert "  - security_assessment_ref (--assessment): is required" in unassessed.stderr
         anonymous = await asyncio.to_thread(_parkctl, env, target, "products", "search")
         assert anonymous.returncode == 2 and "UNAUTHENTICATED" in anonymous.stderr
     finally:

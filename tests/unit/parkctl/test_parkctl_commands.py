@@ -11,12 +11,14 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 import pytest
 from park.analytics.v1 import analytics_pb2
+from park.tenants.v1 import tenants_pb2
+from park.trades.v1 import trades_pb2
 from parkos.auth import Role, TokenIssuer, generate_signing_key
 from typer.testing import CliRunner, Result
 
@@ -24,6 +26,7 @@ from parkctl.amounts import money_arg
 from parkctl.analytics import watch_request
 from parkctl.cli import app
 from parkctl.session import Session
+from tests.unit.parkctl.stand_ins import Refused, Service
 
 
 # what the caller's environment may set is not what these tests say
@@ -33,6 +36,13 @@ _UNSET = {"PARKCTL_TOKEN": None, "PARKCTL_TENANTS_TARGET": None, "PARKCTL_TRADES
 
 def _parkctl(*args: str) -> Result:
     return CliRunner(env=_UNSET).invoke(app, list(args))
+
+
+def _help(*args: str) -> str:
+    """The help of a command, on a screen wide enough that no line of it folds inside its box."""
+    result = CliRunner(env={**_UNSET, "COLUMNS": "250"}).invoke(app, [*args, "--help"])
+    assert result.exit_code == 0, result.output
+    return _said(result.stdout)
 
 
 def _said(text: str) -> str:
@@ -215,3 +225,152 @@ def test_parkctl_starts_without_the_server_side_settings_logging_or_token_code()
         capture_output=True, text=True, check=True, timeout=60).stdout.split()
     for heavy in ("parkos.config", "parkos.grpc.server", "structlog", "jwt", "parkos.auth.tokens"):
         assert heavy not in loaded, heavy
+
+
+# the acceptance tester's findings: a required --contact, flags in servers' complaints, --side both,
+# errors as JSON, --ttl and expired credentials, which analytics option is wrong
+
+
+def test_register_refuses_a_missing_contact_before_any_call() -> None:
+    said = _refused_cleanly(_parkctl("--tenants-target", _nobody_listens(), "tenants", "register", "--name", "x",
+                                     "--code", "y", "--sub-park", "sp-hq", "--sector", "sec-fintech"))
+    assert "Missing option '--contact'" in said and "UNAVAILABLE" not in said  # no service was asked
+
+
+def test_register_s_help_says_a_contact_is_required() -> None:
+    shown = _help("tenants", "register")
+    assert "at least one is required (repeat for several)" in shown and "[required]" in shown
+
+
+@pytest.fixture
+def service(monkeypatch: pytest.MonkeyPatch) -> Service:
+    """One stand-in for the tenants and trades services: their methods' names never clash."""
+    service = Service()
+    monkeypatch.setattr(Session, "trades", lambda session: service)
+    monkeypatch.setattr(Session, "tenants", lambda session: service)
+    return service
+
+
+def _invalid(field: str, description: str) -> Refused:
+    return Refused(grpc.StatusCode.INVALID_ARGUMENT, "the request is invalid", [(field, description)])
+
+
+@pytest.mark.parametrize(("args", "method", "field", "flag"), [
+    (["orders", "refund", "ord_1", "--reason", "x", "--key", "rf1"], "RefundOrder", "idempotency_key", "--key"),
+    (["orders", "place", "prd_1"], "PlaceOrder", "buyer_tenant_id", "--buyer"),
+    (["pools", "join", "pool_1"], "JoinPool", "buyer_tenant_id", "--buyer"),
+    (["products", "review", "prd_1", "approve"], "ReviewProduct", "security_assessment_ref", "--assessment"),
+    (["products", "add", "--title", "x", "--price", "-1"], "ListProduct", "price.amount_minor", "--price"),
+    (["products", "add", "--title", "x", "--price", "1"], "ListProduct", "seller_tenant_id", "--seller"),
+    (["orders", "list", "--tenant", "bad id"], "ListOrders", "tenant_id", "--tenant"),
+    (["pools", "open", "prd_1", "--tier", "1:0", "--closes-in", "1s"], "OpenPool", "closes_at", "--closes-in"),
+    (["tenants", "register", "--name", "x", "--code", "y", "--sub-park", "sp-hq", "--sector", "sec-fintech",
+      "--contact", "name=A"], "RegisterTenant", "contacts[0].email", "--contact"),
+    (["tenants", "list", "--page-token", "junk"], "ListTenants", "page.page_token", "--page-token"),
+    (["tenants", "credentials", "issue", "--role", "bank", "--ttl", "1m"], "IssueCredential", "ttl", "--ttl"),
+    (["tenants", "credentials", "issue", "--role", "bank", "--ttl-days", "999"], "IssueCredential", "ttl", "--ttl-days"),
+])
+def test_a_servers_complaint_about_a_field_names_the_option_it_came_from(
+    service: Service, args: list[str], method: str, field: str, flag: str,
+) -> None:
+    service.answers[method] = _invalid(field, "is required")
+    result = _parkctl(*args)
+    assert result.exit_code == 2, result.output
+    assert f"  - {field} ({flag}): is required" in result.stderr
+
+
+def test_orders_list_side_both_is_the_same_as_no_side(service: Service) -> None:
+    service.answers["ListOrders"] = trades_pb2.ListOrdersResponse()
+    result = _parkctl("orders", "list", "--side", "both")
+    assert result.exit_code == 0, result.output
+    assert service.requests["ListOrders"].side == trades_pb2.ORDER_SIDE_UNSPECIFIED
+
+
+def test_orders_list_names_every_side_it_accepts() -> None:
+    said = _refused_cleanly(_parkctl("orders", "list", "--side", "sideways"))
+    assert "--side must be one of buyer, seller, both" in said
+
+
+def test_with_json_a_refused_call_prints_one_json_object_and_keeps_its_exit_code(service: Service) -> None:
+    service.answers["RefundOrder"] = _invalid("idempotency_key", "must be 8..128 characters")
+    result = _parkctl("--json", "orders", "refund", "ord_1", "--reason", "x", "--key", "rf1")
+    assert result.exit_code == 2, result.output
+    assert json.loads(result.stderr) == {"error": {
+        "code": "INVALID_ARGUMENT", "message": "the request is invalid",
+        "field_violations": [{"field": "idempotency_key", "flag": "--key", "description": "must be 8..128 characters"}],
+    }}
+
+
+def test_with_json_an_unreachable_service_is_a_json_error_with_the_correlation_id() -> None:
+    result = _parkctl("--json", "--timeout", "5", "--trades-target", _nobody_listens(), "orders", "list")
+    assert result.exit_code == 1, result.output
+    error = json.loads(result.stderr)["error"]
+    assert error["code"] == "UNAVAILABLE" and error["correlation_id"]
+
+
+def _issued(service: Service, *args: str) -> tenants_pb2.IssueCredentialRequest:
+    service.answers["IssueCredential"] = tenants_pb2.IssueCredentialResponse(token="t")
+    result = _parkctl("tenants", "credentials", "issue", "--role", "bank", "--bank-id", "bank-1", *args)
+    assert result.exit_code == 0, result.output
+    return service.requests["IssueCredential"]
+
+
+@pytest.mark.parametrize(("args", "seconds"), [
+    (["--ttl", "5m"], 300), (["--ttl", "12h"], 12 * 3600), (["--ttl", "30d"], 30 * 86400),
+    (["--ttl-days", "2"], 2 * 86400),
+])
+def test_a_credential_s_lifetime_is_given_as_a_duration_or_in_days(
+    service: Service, args: list[str], seconds: int,
+) -> None:
+    assert _issued(service, *args).ttl.seconds == seconds
+
+
+def test_without_a_lifetime_the_server_chooses_it(service: Service) -> None:
+    assert not _issued(service).HasField("ttl")
+
+
+@pytest.mark.parametrize(("args", "complaint"), [
+    (["--ttl", "5m", "--ttl-days", "2"], "give --ttl or --ttl-days, not both"),
+    (["--ttl", "5 minutes"], "--ttl '5 minutes': use e.g. 90s, 30m, 12h or 7d"),
+])
+def test_a_lifetime_given_wrongly_is_refused_before_any_call(args: list[str], complaint: str) -> None:
+    said = _refused_cleanly(_parkctl("--tenants-target", _nobody_listens(), "tenants", "credentials", "issue",
+                                     "--role", "bank", "--bank-id", "bank-1", *args))
+    assert complaint in said
+
+
+def test_a_pool_s_closing_time_is_read_by_the_same_rule() -> None:
+    said = _refused_cleanly(_parkctl("--trades-target", _nobody_listens(), "pools", "open", "prd_1", "--tier", "1:0",
+                                     "--closes-in", "soon"))
+    assert "--closes-in 'soon': use e.g. 90s, 30m, 12h or 7d" in said
+
+
+def _credential(credential_id: str, expires: datetime) -> tenants_pb2.Credential:
+    credential = tenants_pb2.Credential(credential_id=credential_id, role=tenants_pb2.ROLE_BANK, bank_id="bank-1")
+    credential.expires_at.FromDatetime(expires)
+    return credential
+
+
+def test_credentials_past_their_expiry_are_listed_as_expired(service: Service) -> None:
+    now = datetime.now(UTC)
+    service.answers["ListCredentials"] = tenants_pb2.ListCredentialsResponse(credentials=[
+        _credential("cred_old", now - timedelta(minutes=1)), _credential("cred_new", now + timedelta(days=1)),
+    ])
+    result = _parkctl("tenants", "credentials", "list")
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[1]: line for line in result.stdout.splitlines() if "cred_" in line}
+    assert "expired" in rows["cred_old"] and "expired" not in rows["cred_new"]
+
+
+def test_pools_get_says_what_it_shows() -> None:
+    shown = _help("pools", "get")
+    assert "how many members joined" in shown and "Show one pool: members," not in shown
+
+
+@pytest.mark.parametrize(("args", "wrong", "right"), [
+    (["--dimension", "galaxy"], "--dimension 'galaxy' must be one of park, sub-park, sector, tenant", "--window"),
+    (["--window", "week"], "--window 'week' must be one of all-time, hour, day", "--dimension"),
+])
+def test_analytics_revenue_names_the_option_that_is_wrong(args: list[str], wrong: str, right: str) -> None:
+    said = _refused_cleanly(_parkctl("analytics", "--target", _nobody_listens(), "revenue", *args))
+    assert wrong in said and right not in said

@@ -8,21 +8,20 @@ over as plain text passes.
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 
 import grpc
 import pytest
-from google.protobuf import any_pb2
-from google.rpc import error_details_pb2, status_pb2
 from park.analytics.v1 import analytics_pb2
 from park.tenants.v1 import tenants_pb2
 from park.trades.v1 import trades_pb2
-from parkos.grpc.client import GRPC_DETAILS_METADATA_KEY
 from rich.console import Console
 
 from parkctl import output, products, tenants
 from parkctl.analytics import Board
 from parkctl.session import Session
+from tests.unit.parkctl.stand_ins import Refused
 
 # A closing tag with nothing to close (rich raises MarkupError), a style, and an emoji code.
 TRICKY = "Acceptance [/] markup :smile: [bold red]x"
@@ -51,29 +50,6 @@ def _screen(monkeypatch: pytest.MonkeyPatch, width: int) -> Screen:
 def screen(monkeypatch: pytest.MonkeyPatch) -> Screen:
     """A wide screen: nothing of interest folds."""
     return _screen(monkeypatch, width=250)
-
-
-class Refused(grpc.RpcError):
-    """A refused call as a sync stub raises it: code, details and trailing metadata."""
-
-    def __init__(self, code: grpc.StatusCode, details: str, violations: list[tuple[str, str]] = ()) -> None:
-        self._code, self._details = code, details
-        bad_request = error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in violations
-        ])
-        packed = any_pb2.Any()
-        packed.Pack(bad_request)
-        status = status_pb2.Status(code=code.value[0], message=details, details=[packed])
-        self._trailing = ((GRPC_DETAILS_METADATA_KEY, status.SerializeToString()),)
-
-    def code(self) -> grpc.StatusCode:
-        return self._code
-
-    def details(self) -> str:
-        return self._details
-
-    def trailing_metadata(self) -> tuple:
-        return self._trailing
 
 
 def _product() -> trades_pb2.Product:
@@ -140,6 +116,47 @@ def test_a_failure_that_is_not_the_caller_s_names_the_correlation_id_to_look_for
     refused = Refused(grpc.StatusCode.NOT_FOUND, "order not found")
     assert output.report_rpc_error(refused, "--trades-target", "0193-def") == 2
     assert "0193-def" not in screen.complained()  # the caller's own mistake: nothing to look up
+
+
+def test_a_field_violation_names_the_option_the_field_was_filled_from(screen: Screen) -> None:
+    error = Refused(grpc.StatusCode.INVALID_ARGUMENT, "the refund is invalid", [
+        ("idempotency_key", "must be 8..128 characters"), ("price.amount_minor", "must be more than zero"),
+        ("contacts[0].email", "is not an email address"), ("order_id", "is required"),
+    ])
+    flags = {"idempotency_key": "--key", "price": "--price", "contacts": "--contact"}
+    assert output.report_rpc_error(error, "--trades-target", flags=flags) == 2
+    complaint = screen.complained()
+    assert "  - idempotency_key (--key): must be 8..128 characters" in complaint
+    assert "  - price.amount_minor (--price): must be more than zero" in complaint  # a part of the field
+    assert "  - contacts[0].email (--contact): is not an email address" in complaint
+    assert "  - order_id: is required" in complaint  # an argument, not an option: nothing to add
+
+
+def test_the_most_precise_flag_is_the_one_named() -> None:
+    flags = {"price": "--price", "price.currency": "--currency"}
+    assert output.flag_of("price.currency", flags) == "--currency"
+    assert output.flag_of("price.amount_minor", flags) == "--price"
+    assert output.flag_of("prices", flags) == ""  # a prefix of the name is not a part of the field
+
+
+def test_with_json_a_refused_call_is_one_json_object_on_stderr(screen: Screen) -> None:
+    error = Refused(grpc.StatusCode.INVALID_ARGUMENT, f"bad {TRICKY}", [("idempotency_key", "too short"),
+                                                                       ("order_id", "is required")])
+    assert output.report_rpc_error(error, "--trades-target", "0193-abc", flags={"idempotency_key": "--key"},
+                                   as_json=True) == 2
+    assert json.loads(screen.complained()) == {"error": {
+        "code": "INVALID_ARGUMENT", "message": f"bad {TRICKY}", "field_violations": [
+            {"field": "idempotency_key", "flag": "--key", "description": "too short"},
+            {"field": "order_id", "description": "is required"},
+        ],
+    }}  # no correlation id: the caller's own mistake, as in text
+
+
+def test_with_json_a_failure_that_is_not_the_caller_s_carries_the_correlation_id(screen: Screen) -> None:
+    assert output.report_rpc_error(Refused(grpc.StatusCode.INTERNAL, "boom"), "--trades-target", "0193-abc",
+                                   as_json=True) == 1
+    assert json.loads(screen.complained()) == {"error": {
+        "code": "INTERNAL", "message": "boom", "field_violations": [], "correlation_id": "0193-abc"}}
 
 
 def test_the_next_page_token_stays_on_one_line_on_a_narrow_screen(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -72,8 +72,12 @@ def revenue(
 ) -> None:
     """Revenue figures of one slice of the park."""
     session, stub = _context(ctx)
-    if dimension not in DIMENSIONS or window not in WINDOWS:
-        fail(f"--dimension is one of {', '.join(DIMENSIONS)}; --window one of {', '.join(WINDOWS)}")
+    session.flags = {"dimension": "--dimension", "key": "--key", "window": "--window", "at": "--at"}
+    # each checked on its own: the message names the option that is wrong
+    if dimension not in DIMENSIONS:
+        fail(f"--dimension {dimension!r} must be one of {', '.join(DIMENSIONS)}")
+    if window not in WINDOWS:
+        fail(f"--window {window!r} must be one of {', '.join(WINDOWS)}")
     request = analytics_pb2.GetParkRevenueRequest(dimension=DIMENSIONS[dimension], key=key, window=WINDOWS[window])
     if at:
         try:
@@ -96,6 +100,7 @@ def tenant(
 ) -> None:
     """A tenant's figures, data-asset valuation and their history."""
     session, stub = _context(ctx)
+    session.flags = {"history_limit": "--history"}
     metrics = stub.GetTenantMetrics(
         analytics_pb2.GetTenantMetricsRequest(tenant_id=tenant_id, history_limit=history), timeout=session.timeout
     )
@@ -133,6 +138,7 @@ def watch(
     park and its park-wide figures. With --json it prints one JSON object per update (JSON lines).
     """
     session, stub = _context(ctx)
+    session.flags = {"tenant_ids": "--tenant"}
     request = watch_request(session, tenant or [])
     updates = stub.StreamParkMetrics(request, timeout=seconds or None)
     try:

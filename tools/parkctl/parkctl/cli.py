@@ -18,7 +18,8 @@ from parkctl.session import DEFAULT_TENANTS_TARGET, DEFAULT_TRADES_TARGET, Sessi
 
 
 class ParkctlCommands(TyperGroup):
-    """The command groups; a refused gRPC call prints its status and field violations and exits 2 (or 1)."""
+    """The command groups; a refused gRPC call prints its status and field violations (as JSON with
+    ``--json``) and exits 2 (or 1)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -27,7 +28,9 @@ class ParkctlCommands(TyperGroup):
             # Caught here, while the session is still known: it says which service was asked,
             # so an unreachable one is named by its own option.
             session = ctx.obj if isinstance(ctx.obj, Session) else Session()
-            raise typer.Exit(report_rpc_error(error, session.target_option, session.correlation_id)) from None
+            code = report_rpc_error(error, session.target_option, session.correlation_id, flags=session.flags,
+                                    as_json=session.json)
+            raise typer.Exit(code) from None
 
 
 app = typer.Typer(

@@ -9,11 +9,13 @@ import typer
 from park.trades.v1 import trades_pb2
 
 from parkctl.output import enum_name, fail, money, show_many, show_one, when
-from parkctl.session import Session
+from parkctl.session import PAGE_FLAGS, Session
 
 app = typer.Typer(help="Orders: place, show, list, refund.", no_args_is_help=True)
 
-SIDES = {"buyer": trades_pb2.ORDER_SIDE_BUYER, "seller": trades_pb2.ORDER_SIDE_SELLER}
+# both: purchases and sales, as when no side is given
+SIDES = {"buyer": trades_pb2.ORDER_SIDE_BUYER, "seller": trades_pb2.ORDER_SIDE_SELLER,
+         "both": trades_pb2.ORDER_SIDE_UNSPECIFIED}
 STATUSES = {"pool-pending": trades_pb2.ORDER_STATUS_POOL_PENDING, "settled": trades_pb2.ORDER_STATUS_SETTLED,
             "refunded": trades_pb2.ORDER_STATUS_REFUNDED, "cancelled": trades_pb2.ORDER_STATUS_CANCELLED}
 KeyOption = Annotated[str, typer.Option(
@@ -57,6 +59,7 @@ def place(
 ) -> None:
     """Buy a product at its current price; the order settles at once."""
     session = _session(ctx)
+    session.flags = {"idempotency_key": "--key", "buyer_tenant_id": "--buyer"}
     request = trades_pb2.PlaceOrderRequest(idempotency_key=key or new_key("order"), buyer_tenant_id=buyer,
                                            product_id=product_id)
     show_order(session, session.trades().PlaceOrder(request, timeout=session.timeout))
@@ -73,7 +76,7 @@ def get(ctx: typer.Context, order_id: str) -> None:
 def list_orders(
     ctx: typer.Context,
     tenant: Annotated[str, typer.Option("--tenant", help="Whose orders (admins); a tenant token lists its own")] = "",
-    side: Annotated[str, typer.Option(help="buyer (purchases) | seller (sales); default both")] = "",
+    side: Annotated[str, typer.Option(help="buyer (purchases) | seller (sales) | both (the default)")] = "",
     status: Annotated[str, typer.Option(help="|".join(STATUSES))] = "",
     product: Annotated[str, typer.Option("--product")] = "",
     page_size: Annotated[int, typer.Option("--page-size")] = 50,
@@ -81,8 +84,10 @@ def list_orders(
 ) -> None:
     """Purchases and sales."""
     session = _session(ctx)
+    session.flags = {"tenant_id": "--tenant", "side": "--side", "status": "--status", "product_id": "--product",
+                     **PAGE_FLAGS}
     if side and side not in SIDES:
-        fail("--side must be buyer or seller")
+        fail(f"--side must be one of {', '.join(SIDES)}")
     if status and status not in STATUSES:
         fail(f"--status must be one of {', '.join(STATUSES)}")
     request = trades_pb2.ListOrdersRequest(tenant_id=tenant, side=SIDES.get(side, 0), status=STATUSES.get(status, 0),
@@ -104,5 +109,6 @@ def refund(
 ) -> None:
     """Admin: reverse an order's settlement exactly (gross, fee and net), once."""
     session = _session(ctx)
+    session.flags = {"reason": "--reason", "idempotency_key": "--key"}
     request = trades_pb2.RefundOrderRequest(order_id=order_id, reason=reason, idempotency_key=key or new_key("refund"))
     show_order(session, session.trades().RefundOrder(request, timeout=session.timeout))

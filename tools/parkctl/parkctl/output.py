@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
 import grpc
@@ -83,31 +83,66 @@ def enum_name(enum: Any, value: int, prefix: str) -> str:
     return enum.Name(value).removeprefix(prefix).lower()
 
 
-def report_rpc_error(error: grpc.RpcError, target_option: str, correlation_id: str = "") -> int:
+def report_rpc_error(error: grpc.RpcError, target_option: str, correlation_id: str = "", *,
+                     flags: Mapping[str, str] | None = None, as_json: bool = False) -> int:
     """Print a refused call readably; returns the exit code (2 for the caller's mistakes, 1 otherwise).
 
     ``target_option`` is the option that says where the called service is: the hint when it is unreachable.
     ``correlation_id``, the id the command's calls carried, is shown when the failure is not the
-    caller's: it finds the call in the services' logs.
+    caller's: it finds the call in the services' logs. ``flags`` maps the request's field names to
+    the options the command filled them from: the user fixes the option they typed, not a proto field.
+    ``as_json`` prints the error as one JSON object instead, for scripts that asked for ``--json``.
     """
     code = error.code()
+    caller_mistake = code in _CALLER_MISTAKES
+    violations = [(field, flag_of(field, flags or {}), description) for field, description in field_violations(error)]
+    if as_json:
+        _print_json_error(code, error.details(), violations, "" if caller_mistake else correlation_id)
+        return 2 if caller_mistake else 1
     errors.print(_error(f"{code.name}: {error.details()}"))
-    for field, description in field_violations(error):
-        errors.print(Text(f"  - {field}: {description}"))
+    for field, flag, description in violations:
+        errors.print(Text(f"  - {field} ({flag}): {description}" if flag else f"  - {field}: {description}"))
     if code is grpc.StatusCode.UNAVAILABLE:
         errors.print(Text(f"  is the service running, and is {target_option} right?", style="dim"))
     if code is grpc.StatusCode.UNAUTHENTICATED:
         errors.print(Text("  pass a token with --token or PARKCTL_TOKEN", style="dim"))
-    caller_mistakes = {
-        grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS,
-        grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED,
-    }
-    if code in caller_mistakes:
+    if caller_mistake:
         return 2
     if correlation_id:
         errors.print(Text(f"  correlation id {correlation_id} (the services' log lines of this call carry it)",
                           style="dim"))
     return 1
+
+
+_CALLER_MISTAKES = {
+    grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS,
+    grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED,
+}
+
+
+def flag_of(field: str, flags: Mapping[str, str]) -> str:
+    """The option ``field`` (or the field it is part of) was filled from; empty when none.
+
+    Servers name parts of fields (``price.amount_minor``, ``contacts[0].email``): the longest
+    name in ``flags`` that the field starts with, cut at a ``.`` or ``[``, is the one.
+    """
+    cuts = [index for index, char in enumerate(field) if char in ".["]
+    for name in (field, *(field[:index] for index in reversed(cuts))):
+        if name in flags:
+            return flags[name]
+    return ""
+
+
+def _print_json_error(code: grpc.StatusCode, message: str, violations: list[tuple[str, str, str]],
+                      correlation_id: str) -> None:
+    """One JSON object on stderr, on one line: ``{"error": {"code": ..., "message": ..., ...}}``."""
+    found = [{"field": field, **({"flag": flag} if flag else {}), "description": description}
+             for field, flag, description in violations]
+    body: dict[str, Any] = {"code": code.name, "message": message, "field_violations": found}
+    if correlation_id:
+        body["correlation_id"] = correlation_id
+    # written to the stream itself: rich would fold a long line at the screen's edge
+    print(json.dumps({"error": body}, ensure_ascii=False), file=errors.file, flush=True)
 
 
 def literal(value: object) -> Text:

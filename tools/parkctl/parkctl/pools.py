@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from google.protobuf.timestamp_pb2 import Timestamp
 from park.trades.v1 import events_pb2, trades_pb2
 
+from parkctl.durations import duration_arg
 from parkctl.orders import KeyOption, new_key, show_order
 from parkctl.output import enum_name, fail, money, show_many, show_one, when
-from parkctl.session import Session
+from parkctl.session import PAGE_FLAGS, Session
 
 app = typer.Typer(help="Demand pools: open, join, show, list.", no_args_is_help=True)
 
 STATUSES = {"open": trades_pb2.POOL_STATUS_OPEN, "closed": trades_pb2.POOL_STATUS_CLOSED,
             "cancelled": trades_pb2.POOL_STATUS_CANCELLED}
-_DURATION = re.compile(r"(\d+)([smhd])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def _session(ctx: typer.Context) -> Session:
@@ -37,11 +35,8 @@ def _tiers(values: list[str]) -> list[events_pb2.VolumeTier]:
 
 
 def _closes_at(closes_in: str) -> Timestamp:
-    match = _DURATION.fullmatch(closes_in.strip())
-    if match is None:
-        fail(f"--closes-in {closes_in!r}: use e.g. 90s, 30m, 12h or 7d")
     stamp = Timestamp()
-    stamp.FromDatetime(datetime.now(UTC) + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
+    stamp.FromDatetime(datetime.now(UTC) + duration_arg(closes_in, "--closes-in"))
     return stamp
 
 
@@ -65,6 +60,7 @@ def open_pool(
 ) -> None:
     """The seller (or an admin): a pool on an approved product; e.g. --tier 1:0 --tier 5:2000 --tier 10:3500."""
     session = _session(ctx)
+    session.flags = {"tiers": "--tier", "closes_at": "--closes-in"}
     request = trades_pb2.OpenPoolRequest(product_id=product_id, tiers=_tiers(tier), closes_at=_closes_at(closes_in))
     show_pool(session, session.trades().OpenPool(request, timeout=session.timeout))
 
@@ -78,13 +74,14 @@ def join(
 ) -> None:
     """Join an open pool; the order settles at the tier reached when the pool closes."""
     session = _session(ctx)
+    session.flags = {"buyer_tenant_id": "--buyer", "idempotency_key": "--key"}
     request = trades_pb2.JoinPoolRequest(pool_id=pool_id, buyer_tenant_id=buyer, idempotency_key=key or new_key("join"))
     show_order(session, session.trades().JoinPool(request, timeout=session.timeout))
 
 
 @app.command()
 def get(ctx: typer.Context, pool_id: str) -> None:
-    """Show one pool: members, tier reached, unit price."""
+    """Show one pool: its tiers, how many members joined, the tier reached, the unit price and when it closes."""
     session = _session(ctx)
     show_pool(session, session.trades().GetPool(trades_pb2.GetPoolRequest(pool_id=pool_id), timeout=session.timeout))
 
@@ -100,6 +97,7 @@ def list_pools(
 ) -> None:
     """Pools, oldest first."""
     session = _session(ctx)
+    session.flags = {"product_id": "--product", "seller_tenant_id": "--seller", "status": "--status", **PAGE_FLAGS}
     if status and status not in STATUSES:
         fail(f"--status must be one of {', '.join(STATUSES)}")
     request = trades_pb2.ListPoolsRequest(product_id=product, seller_tenant_id=seller, status=STATUSES.get(status, 0),

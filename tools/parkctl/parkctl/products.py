@@ -10,7 +10,7 @@ from park.trades.v1 import events_pb2, trades_pb2
 
 from parkctl.amounts import money_arg
 from parkctl.output import enum_name, fail, money, show_many, show_one, when
-from parkctl.session import Session
+from parkctl.session import PAGE_FLAGS, Session
 
 app = typer.Typer(help="Data products: add, review, delist, search the catalog.", no_args_is_help=True)
 
@@ -77,6 +77,12 @@ def add(
 ) -> None:
     """Offer a data product on the exchange; it waits for an administrator's review."""
     session = _session(ctx)
+    session.flags = {
+        "seller_tenant_id": "--seller", "title": "--title", "description": "--description", "sector_id": "--sector",
+        "delivery": "--delivery", "price": "--price", "price.currency": "--currency",
+        "license.duration_days": "--license-days", "license.permitted_uses": "--use",
+        "classification_level": "--level", "quality_statement": "--quality",
+    }
     if delivery not in DELIVERIES:
         fail(f"--delivery must be one of {', '.join(DELIVERIES)}")
     uses = use or ["analytics"]
@@ -111,6 +117,7 @@ def list_products(
     """Products in every state: a seller's own, or (admins) anyone's. `pending` is the review queue,
     `delisted` the products taken off the market."""
     session = _session(ctx)
+    session.flags = {"seller_tenant_id": "--seller", "status": "--status", **PAGE_FLAGS}
     if status and status not in (*STATUSES, "delisted"):
         fail(f"--status must be one of {', '.join(STATUSES)}, delisted")
     listing = trades_pb2.LISTING_DELISTED if status == "delisted" else trades_pb2.LISTING_UNSPECIFIED
@@ -135,6 +142,8 @@ def search(
 ) -> None:
     """The catalog buyers see: approved, listed products."""
     session = _session(ctx)
+    session.flags = {"sector_id": "--sector", "seller_tenant_id": "--seller", "min_price": "--min-price",
+                     "max_price": "--max-price", "delivery": "--delivery", **PAGE_FLAGS}
     if delivery and delivery not in DELIVERIES:
         fail(f"--delivery must be one of {', '.join(DELIVERIES)}")
     request = trades_pb2.SearchCatalogRequest(text=text, sector_id=sector, seller_tenant_id=seller,
@@ -159,6 +168,7 @@ def review(
 ) -> None:
     """Admin: approve or reject a product awaiting review."""
     session = _session(ctx)
+    session.flags = {"reasons": "--reason", "security_assessment_ref": "--assessment", "classification_level": "--level"}
     decisions = {"approve": trades_pb2.REVIEW_DECISION_APPROVE, "reject": trades_pb2.REVIEW_DECISION_REJECT}
     if decision not in decisions:
         fail("DECISION must be approve or reject")
@@ -171,6 +181,7 @@ def review(
 def delist(ctx: typer.Context, product_id: str, reason: Annotated[str, typer.Option(help="Required")]) -> None:
     """Take a product off the catalog (admin or its seller)."""
     session = _session(ctx)
+    session.flags = {"reason": "--reason"}
     request = trades_pb2.DelistProductRequest(product_id=product_id, reason=reason)
     show_product(session, session.trades().DelistProduct(request, timeout=session.timeout))
 

@@ -15,6 +15,8 @@ from parkos.ids import new_correlation_id
 
 DEFAULT_TENANTS_TARGET = "127.0.0.1:50051"
 DEFAULT_TRADES_TARGET = "127.0.0.1:50052"
+# the fields every list command fills from the same two options
+PAGE_FLAGS = {"page.page_size": "--page-size", "page.page_token": "--page-token"}
 
 
 @dataclass
@@ -33,6 +35,9 @@ class Session:
     target_option: str = "--tenants-target"
     # one id for every call of this command, sent with each: the services' log lines of its calls carry it
     correlation_id: str = field(default_factory=new_correlation_id)
+    # the request's field names -> the options the command filled them from (set by each command),
+    # so a server's complaint about ``idempotency_key`` also names the ``--key`` the user typed
+    flags: dict[str, str] = field(default_factory=dict)
     _channels: list[grpc.Channel] = field(default_factory=list)
 
     def tenants(self) -> tenants_pb2_grpc.TenantsServiceStub:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
 from google.protobuf.duration_pb2 import Duration
 from park.tenants.v1 import tenants_pb2
+from parkos.auth.scopes import KNOWN_SCOPES
 
 from parkctl.amounts import money_arg
+from parkctl.durations import duration_arg
 from parkctl.output import enum_name, fail, money, show_many, show_one, when
-from parkctl.session import Session
+from parkctl.session import PAGE_FLAGS, Session
 
 app = typer.Typer(help="Tenants: register, list, change status, credentials, revenue.", no_args_is_help=True)
 credentials = typer.Typer(help="API credentials for tenant apps, banks and node agents.", no_args_is_help=True)
@@ -23,10 +25,11 @@ STATUSES = {"pending": 1, "active": 2, "suspended": 3, "offboarded": 4}
 # The statuses a tenant can be moved to: pending is only where registration starts.
 STATUS_TARGETS = ("active", "suspended", "offboarded")
 ROLES = {"admin": 1, "tenant": 2, "bank": 3, "agent": 4}
-ContactOption = Annotated[
-    list[str] | None,
-    typer.Option("--contact", help="name=...,title=...,email=...,phone=... (repeat for several)"),
-]
+_CONTACT_FORM = "name=...,title=...,email=...,phone=..."
+ContactOption = Annotated[list[str] | None, typer.Option("--contact", help=f"{_CONTACT_FORM} (repeat for several)")]
+# the park requires at least one contact of a registered enterprise: refused here, before any call
+RequiredContactOption = Annotated[list[str], typer.Option(
+    "--contact", show_default=False, help=f"{_CONTACT_FORM}; at least one is required (repeat for several)")]
 
 
 def _session(ctx: typer.Context) -> Session:
@@ -65,11 +68,13 @@ def register(
     code: Annotated[str, typer.Option("--code", help="Unified social credit code (18 characters)")],
     sub_park: Annotated[str, typer.Option("--sub-park", help="e.g. sp-energy (see `parkctl tenants sub-parks`)")],
     sector: Annotated[str, typer.Option("--sector", help="e.g. sec-digital-energy (see `parkctl tenants sectors`)")],
-    contact: ContactOption = None,
+    contact: RequiredContactOption,
     description: Annotated[str, typer.Option(help="What the enterprise does")] = "",
 ) -> None:
     """Register an enterprise (it starts PENDING)."""
     session = _session(ctx)
+    session.flags = {"legal_name": "--name", "credit_code": "--code", "sub_park_id": "--sub-park",
+                     "sector_id": "--sector", "contacts": "--contact", "description": "--description"}
     request = tenants_pb2.RegisterTenantRequest(
         legal_name=name, credit_code=code, sub_park_id=sub_park, sector_id=sector,
         contacts=_contacts(contact), description=description,
@@ -96,6 +101,8 @@ def list_tenants(
 ) -> None:
     """List tenants, newest registrations last; filters combine."""
     session = _session(ctx)
+    session.flags = {"sub_park_id": "--sub-park", "sector_id": "--sector", "status": "--status",
+                     "name_prefix": "--name-prefix", **PAGE_FLAGS}
     if status and status not in STATUSES:
         fail(f"--status must be one of {', '.join(STATUSES)}")
     request = tenants_pb2.ListTenantsRequest(
@@ -118,6 +125,7 @@ def status(
 ) -> None:
     """Move a tenant in its lifecycle: pending -> active -> suspended -> active | offboarded."""
     session = _session(ctx)
+    session.flags = {"reason": "--reason"}
     if new_status not in STATUS_TARGETS:
         fail(f"STATUS must be one of {', '.join(STATUS_TARGETS)} (no tenant moves back to pending)")
     request = tenants_pb2.ChangeStatusRequest(tenant_id=tenant_id, status=STATUSES[new_status], reason=reason)
@@ -133,6 +141,7 @@ def update(
 ) -> None:
     """Replace a tenant's contacts and/or description."""
     session = _session(ctx)
+    session.flags = {"tenant.contacts": "--contact", "tenant.description": "--description"}
     request = tenants_pb2.UpdateProfileRequest(tenant=tenants_pb2.Tenant(tenant_id=tenant_id))
     if contact:
         request.tenant.contacts.extend(_contacts(contact))
@@ -185,7 +194,8 @@ def show_credential(session: Session, credential: tenants_pb2.Credential, respon
     rows = [
         ("credential", credential.credential_id), ("role", enum_name(tenants_pb2.Role, credential.role, "ROLE_")),
         ("bound to", credential.tenant_id or credential.bank_id or credential.node_id), ("scopes", list(credential.scopes)),
-        ("label", credential.label), ("issued", when(credential.issued_at)), ("expires", when(credential.expires_at)),
+        ("label", credential.label), ("issued", when(credential.issued_at)),
+        ("expires", f"{when(credential.expires_at)} {_expired(credential)}".strip()),
         ("revoked", when(credential.revoked_at)), ("revoke reason", credential.revoke_reason),
     ]
     show_one(session, response or credential, rows)  # type: ignore[arg-type]
@@ -198,19 +208,28 @@ def issue_credential(
     tenant_id: Annotated[str, typer.Option("--tenant-id")] = "",
     bank_id: Annotated[str, typer.Option("--bank-id")] = "",
     node_id: Annotated[str, typer.Option("--node-id")] = "",
-    scope: Annotated[list[str] | None, typer.Option("--scope", help="Repeat for several")] = None,
+    scope: Annotated[list[str] | None, typer.Option("--scope", help=(
+        "Narrow the token to the calls needing this scope; repeat for several. Without any, it may do "
+        f"whatever its role may. One of: {', '.join(sorted(KNOWN_SCOPES))}"))] = None,
     label: Annotated[str, typer.Option()] = "",
-    ttl_days: Annotated[int, typer.Option("--ttl-days", help="0: the server default (90 days)")] = 0,
+    ttl: Annotated[str, typer.Option("--ttl", help="How long the token lives, e.g. 5m, 12h, 30d (5 minutes to "
+                                                   "366 days); default: the server's (90 days)")] = "",
+    ttl_days: Annotated[int, typer.Option("--ttl-days", help="The same in whole days; 0: the server default")] = 0,
 ) -> None:
     """Issue a token. It is printed once: the park keeps only its hash."""
     session = _session(ctx)
     if role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}")
+    if ttl and ttl_days:
+        fail("give --ttl or --ttl-days, not both")
+    session.flags = {"role": "--role", "tenant_id": "--tenant-id", "bank_id": "--bank-id", "node_id": "--node-id",
+                     "scopes": "--scope", "label": "--label", "ttl": "--ttl" if ttl else "--ttl-days"}
     request = tenants_pb2.IssueCredentialRequest(
         role=ROLES[role], tenant_id=tenant_id, bank_id=bank_id, node_id=node_id, scopes=scope or [], label=label,
     )
-    if ttl_days:
-        request.ttl.CopyFrom(Duration(seconds=int(timedelta(days=ttl_days).total_seconds())))
+    lifetime = duration_arg(ttl, "--ttl") if ttl else timedelta(days=ttl_days)
+    if lifetime:  # unset: the server's default
+        request.ttl.CopyFrom(Duration(seconds=int(lifetime.total_seconds())))
     response = session.tenants().IssueCredential(request, timeout=session.timeout)
     show_credential(session, response.credential, response if session.json else None)
     if not session.json:
@@ -221,6 +240,7 @@ def issue_credential(
 def revoke_credential(ctx: typer.Context, credential_id: str, reason: Annotated[str, typer.Option()] = "") -> None:
     """Revoke a credential; every service refuses its token within seconds."""
     session = _session(ctx)
+    session.flags = {"reason": "--reason"}
     request = tenants_pb2.RevokeCredentialRequest(credential_id=credential_id, reason=reason)
     show_credential(session, session.tenants().RevokeCredential(request, timeout=session.timeout))
 
@@ -234,8 +254,9 @@ def list_credentials(
     page_size: Annotated[int, typer.Option("--page-size")] = 50,
     page_token: Annotated[str, typer.Option("--page-token")] = "",
 ) -> None:
-    """List credentials (never their tokens)."""
+    """List credentials (never their tokens); those past their expiry are marked expired."""
     session = _session(ctx)
+    session.flags = {"tenant_id": "--tenant-id", "role": "--role", **PAGE_FLAGS}
     if role and role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}")
     request = tenants_pb2.ListCredentialsRequest(
@@ -246,8 +267,16 @@ def list_credentials(
     show_many(session, response, response.credentials, [
         ("credential", lambda c: c.credential_id), ("role", lambda c: enum_name(tenants_pb2.Role, c.role, "ROLE_")),
         ("bound to", lambda c: c.tenant_id or c.bank_id or c.node_id), ("label", lambda c: c.label),
-        ("expires", lambda c: when(c.expires_at)), ("revoked", lambda c: when(c.revoked_at)),
+        ("expires", lambda c: when(c.expires_at)), ("expired", _expired), ("revoked", lambda c: when(c.revoked_at)),
     ], title="Credentials")
+
+
+def _expired(credential: tenants_pb2.Credential) -> str:
+    """``expired`` once the credential's expiry is past: its token is refused though it was never revoked."""
+    expires = credential.expires_at
+    if not expires.seconds and not expires.nanos:
+        return ""
+    return "expired" if expires.ToDatetime(tzinfo=UTC) <= datetime.now(UTC) else ""
 
 
 @revenue.command("report")
@@ -261,6 +290,7 @@ def report_revenue(
 ) -> None:
     """Declare (or correct) a tenant's revenue for a month."""
     session = _session(ctx)
+    session.flags = {"revenue.currency": "--currency", "note": "--note"}
     request = tenants_pb2.ReportRevenueRequest(
         tenant_id=tenant_id, period=period, note=note, revenue=money_arg(amount, currency, "AMOUNT"),
     )
@@ -282,6 +312,7 @@ def list_revenue(
 ) -> None:
     """A tenant's declared revenue, current versions by default."""
     session = _session(ctx)
+    session.flags = {"period": "--period", **PAGE_FLAGS}
     request = tenants_pb2.ListRevenueReportsRequest(
         tenant_id=tenant_id, period=period, include_superseded=all_versions,
         page={"page_size": page_size, "page_token": page_token},
