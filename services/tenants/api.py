@@ -206,6 +206,7 @@ class TenantsServicer(tenants_pb2_grpc.TenantsServiceServicer):
             label=request.label,
             ttl=mapping.duration_or_none(request, "ttl"),
         ).checked()
+        wanted.ensure_within(principal.scopes)
         credential_id, now = new_id(request_checks.CREDENTIAL_ID_PREFIX), self._clock()
         issued = self._issuer.issue(
             wanted.role, _subject_of(wanted, credential_id), tenant_id=wanted.tenant_id or None,
@@ -303,7 +304,10 @@ class TenantsServicer(tenants_pb2_grpc.TenantsServiceServicer):
         require_tenant_access(principal, tenant_id)
         period = Period.parse(request.period, now=self._clock()) if request.period else None
         query = RevenueQuery(tenant_id=tenant_id, period=period, include_superseded=request.include_superseded)
-        found, next_token = await self._page(principal, "ListRevenueReports", query, request.page, self._store.list_revenue)
+        # "by period": cursors are (period, version) positions since reports are listed that way;
+        # a replica still listing by id then refuses them rather than restart the list
+        found, next_token = await self._page(principal, "ListRevenueReports by period", query, request.page,
+                                             self._store.list_revenue)
         return tenants_pb2.ListRevenueReportsResponse(
             reports=[mapping.revenue_report_to_proto(r) for r in found], page={"next_page_token": next_token}
         )
@@ -339,8 +343,10 @@ def add_to_server(servicer: TenantsServicer, server: grpc.aio.Server) -> None:
 SERVICE_NAME = tenants_pb2.DESCRIPTOR.services_by_name["TenantsService"].full_name
 # The scope a scoped token needs for each call (parkos.auth.scopes); roles are checked as well.
 METHOD_SCOPES = {
-    **dict.fromkeys(("GetTenant", "ListTenants", "ListSubParks", "ListSectors"), scopes.TENANTS_READ),
-    **dict.fromkeys(("RegisterTenant", "UpdateProfile", "ChangeStatus", "SetTradeFee"), scopes.TENANTS_WRITE),
+    **dict.fromkeys(("GetTenant", "ListTenants"), scopes.TENANTS_READ),
+    **dict.fromkeys(("ListSubParks", "ListSectors"), scopes.ANY_TOKEN),
+    **dict.fromkeys(("RegisterTenant", "UpdateProfile"), scopes.TENANTS_WRITE),
+    **dict.fromkeys(("ChangeStatus", "SetTradeFee"), scopes.TENANTS_ADMIN),
     **dict.fromkeys(("IssueCredential", "RevokeCredential", "ListCredentials"), scopes.CREDENTIALS_MANAGE),
     "ListRevenueReports": scopes.REVENUE_READ,
     "ReportRevenue": scopes.REVENUE_WRITE,

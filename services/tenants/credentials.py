@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from parkos.auth.roles import Role
 from parkos.auth.scopes import KNOWN_SCOPES
-from parkos.errors import FieldViolation, InvalidArgument
+from parkos.errors import FieldViolation, InvalidArgument, PermissionDenied
 from parkos.wording import with_article
 
 from services.tenants.domain import REASON_MAX, text_violations
@@ -48,6 +48,15 @@ class CredentialRequest:
         if violations:
             raise InvalidArgument("the credential request is invalid", violations)
         return replace(self, scopes=tuple(dict.fromkeys(self.scopes)), label=self.label.strip(), ttl=self.ttl or DEFAULT_TTL)
+
+    def ensure_within(self, issuer_scopes: frozenset[str]) -> None:
+        """PermissionDenied unless the credential is no wider than the token issuing it: a token
+        limited to scopes may only issue credentials limited to some of those (else a token
+        allowed only to manage credentials could mint an unlimited one)."""
+        if issuer_scopes and not (self.scopes and set(self.scopes) <= issuer_scopes):
+            raise PermissionDenied(
+                f"a token limited to scopes {', '.join(sorted(issuer_scopes))} can only issue credentials "
+                "limited to some of them")
 
     def violations(self) -> list[FieldViolation]:
         """Every problem of the request, each naming its field."""

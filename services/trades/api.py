@@ -29,10 +29,11 @@ SERVICE_NAME = trades_pb2.DESCRIPTOR.services_by_name["TradesService"].full_name
 # The scope a scoped token needs for each call (parkos.auth.scopes); roles are checked as well.
 METHOD_SCOPES = {
     **dict.fromkeys(("GetProduct", "ListProducts", "SearchCatalog", "GetPool", "ListPools"), scopes.PRODUCTS_READ),
-    **dict.fromkeys(("ListProduct", "ReviewProduct", "DelistProduct", "RelistProduct", "OpenPool"),
-                    scopes.PRODUCTS_WRITE),
+    **dict.fromkeys(("ListProduct", "DelistProduct", "RelistProduct", "OpenPool"), scopes.PRODUCTS_WRITE),
+    "ReviewProduct": scopes.PRODUCTS_REVIEW,
     **dict.fromkeys(("GetOrder", "ListOrders"), scopes.ORDERS_READ),
-    **dict.fromkeys(("PlaceOrder", "JoinPool", "RefundOrder"), scopes.ORDERS_WRITE),
+    **dict.fromkeys(("PlaceOrder", "JoinPool"), scopes.ORDERS_WRITE),
+    "RefundOrder": scopes.ORDERS_REFUND,
 }
 
 

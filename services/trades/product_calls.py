@@ -77,8 +77,8 @@ class ProductCalls(TradesCalls):
         # A buyer keeps sight of what it licensed after a delisting: the data it uses is described there.
         if product.on_offer or may_manage(principal, product.seller_tenant_id):
             return True
-        return principal.role is Role.TENANT and await self._store.holds_license(principal.tenant_id or "",
-                                                                                  product.product_id)
+        return principal.role is Role.TENANT and await self._store.holds_license(
+            principal.tenant_id or "", product.product_id, self._clock())
 
     async def ListProducts(
         self, request: trades_pb2.ListProductsRequest, context: Any

@@ -297,10 +297,11 @@ class TradesStore:
         document = await self.db[PRODUCTS].find_one({"_id": product_id})
         return documents.product_from_document(document) if document else None
 
-    async def holds_license(self, buyer_tenant_id: str, product_id: str) -> bool:
-        """Whether the buyer was granted a license to the product that no refund revoked."""
+    async def holds_license(self, buyer_tenant_id: str, product_id: str, now: datetime) -> bool:
+        """Whether the buyer holds a license to the product valid at ``now`` that no refund revoked."""
         found = await self.db[LICENSES].find_one(
-            {"buyer_tenant_id": buyer_tenant_id, "product_id": product_id, "revoked_at": None}, {"_id": 1})
+            {"buyer_tenant_id": buyer_tenant_id, "product_id": product_id, "revoked_at": None,
+             "valid_until": {"$gt": now}}, {"_id": 1})
         return found is not None
 
     async def order(self, order_id: str) -> Order | None:

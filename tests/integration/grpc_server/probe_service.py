@@ -129,9 +129,10 @@ class Park:
     def target(self) -> str:
         return f"127.0.0.1:{self.server.port}"
 
-    def token(self, role: Role = Role.TENANT) -> str:
+    def token(self, role: Role = Role.TENANT, scopes: tuple[str, ...] = ()) -> str:
         bindings = {Role.TENANT: {"tenant_id": new_id("ten")}, Role.BANK: {"bank_id": "bank-1"}}
-        return self.issuer.issue(role, f"{role}-user", ttl=timedelta(minutes=5), **bindings.get(role, {})).token
+        return self.issuer.issue(role, f"{role}-user", ttl=timedelta(minutes=5), scopes=scopes,
+                                 **bindings.get(role, {})).token
 
     @asynccontextmanager
     async def channel(self, token: str | None = None, correlation_id: str | None = None) -> AsyncIterator[grpc.aio.Channel]:

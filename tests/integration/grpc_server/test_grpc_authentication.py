@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import grpc
+import structlog
 from park.common.v1.money_pb2 import Money
 
 from parkos.auth import Role, TokenIssuer
@@ -76,3 +77,17 @@ async def test_public_method_accepts_anonymous_callers_but_checks_tokens_sent(pa
     async with park.channel(token="not-a-token") as channel:
         error = await failure(stub(channel, "unary_unary", "Public")(Money()))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_a_scoped_token_makes_only_the_calls_needing_its_scopes_and_is_logged_when_refused(park: Park) -> None:
+    async with park.channel(token=park.token(Role.TENANT, scopes=("orders:read",))) as channel:
+        assert await stub(channel, "unary_unary", "Whoami")(Money())  # Whoami needs orders:read
+        assert (await stub(channel, "unary_unary", "Public")(Money())).currency == "tenant"  # open to anyone
+        with structlog.testing.capture_logs() as logs:
+            error = await failure(stub(channel, "unary_unary", "Duplicate")(Money()))  # names no scope
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED and "not open to scoped tokens" in error.details()
+    [line] = [entry for entry in logs if entry["event"] == "rpc"]
+    assert (line["code"], line["role"]) == ("PERMISSION_DENIED", "tenant")  # who was refused, for the audit
+    async with park.channel(token=park.token(Role.TENANT, scopes=("analytics:read",))) as channel:
+        error = await failure(stub(channel, "unary_unary", "Whoami")(Money()))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED and "needs scope orders:read" in error.details()

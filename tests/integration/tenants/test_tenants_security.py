@@ -130,6 +130,22 @@ async def test_a_scoped_token_may_only_make_the_calls_its_scopes_allow(park: Par
     assert (await as_auditor.GetTenant(tenants_pb2.GetTenantRequest(tenant_id=tenant.tenant_id))).tenant_id
     assert await _code_of(as_auditor.IssueCredential(tenants_pb2.IssueCredentialRequest(
         role=tenants_pb2.ROLE_ADMIN))) == grpc.StatusCode.PERMISSION_DENIED
+    # the reference data every app needs is open to any token
+    assert len((await as_reader.ListSectors(tenants_pb2.ListSectorsRequest())).sectors) == 16
+
+
+async def test_a_token_that_manages_credentials_cannot_issue_a_wider_one(park: Park) -> None:
+    rotation = await park.admin.IssueCredential(tenants_pb2.IssueCredentialRequest(
+        role=tenants_pb2.ROLE_ADMIN, scopes=["credentials:manage", "tenants:read"], label="rotation bot"))
+    as_rotation = park.stub(rotation.token)
+    before = await park.counts()
+    for wider in ([], ["tenants:admin"], ["credentials:manage", "orders:refund"]):
+        assert await _code_of(as_rotation.IssueCredential(tenants_pb2.IssueCredentialRequest(
+            role=tenants_pb2.ROLE_ADMIN, scopes=wider))) == grpc.StatusCode.PERMISSION_DENIED, wider
+    assert await park.counts() == before
+    narrower = await as_rotation.IssueCredential(tenants_pb2.IssueCredentialRequest(
+        role=tenants_pb2.ROLE_ADMIN, scopes=["tenants:read"], label="read-only"))
+    assert list(narrower.credential.scopes) == ["tenants:read"]
 
 
 @pytest.mark.parametrize(

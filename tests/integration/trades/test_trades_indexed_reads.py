@@ -115,7 +115,7 @@ async def test_the_order_path_and_a_tenants_lists_read_through_indexes(park_size
     await _in_transaction(park_sized, lambda tx: tx.is_pool_member("pool_0001", buyer.tenant_id))
     await _in_transaction(park_sized, lambda tx: tx.pool_members("pool_0001"))
     await park_sized.store.order_by_key(buyer.tenant_id, "order-key-000000")
-    await park_sized.store.holds_license(buyer.tenant_id, product.product_id)  # GetProduct of a delisted product
+    await park_sized.store.holds_license(buyer.tenant_id, product.product_id, NOW)  # GetProduct of a delisted product
     # a tenant's and a seller's lists, first and later pages; the catalog of a sector
     store, some_order = park_sized.store, park_sized.orders[1_500].order_id
     for query in (OrderQuery(either_tenant_id=seller.tenant_id), OrderQuery(buyer_tenant_id=buyer.tenant_id),
@@ -129,6 +129,15 @@ async def test_the_order_path_and_a_tenants_lists_read_through_indexes(park_size
     finds = park_sized.recorder.take()
     assert len(finds) == 21
     assert await collection_scans(park_sized.client, finds) == []
+
+
+async def test_a_license_is_held_while_it_is_valid(park_sized: ParkSizedTrades) -> None:
+    order = park_sized.orders[7]
+    assert order.license is not None
+    held = park_sized.store.holds_license
+    assert await held(order.buyer.tenant_id, order.product_id, NOW)
+    assert not await held(order.buyer.tenant_id, order.product_id, order.license.valid_until)  # expired then
+    assert not await held(order.seller.tenant_id, order.product_id, NOW)
 
 
 async def test_a_tenants_orders_page_through_its_purchases_and_sales_together_in_order(

@@ -128,3 +128,14 @@ def test_a_pending_tenant_reports_nothing() -> None:
             pending, period=Period(2025, 2), revenue=Money(1, "CNY"), note="", latest_version=0,
             report_id="rev_1", currency="CNY", actor="a", now=NOW,
         )
+
+
+def test_a_scoped_issuer_issues_only_credentials_within_its_scopes() -> None:
+    from parkos.errors import PermissionDenied
+
+    own = frozenset({"credentials:manage", "tenants:read"})
+    CredentialRequest(Role.ADMIN, scopes=["tenants:read"]).checked().ensure_within(own)
+    CredentialRequest(Role.ADMIN).checked().ensure_within(frozenset())  # an unscoped issuer: anything
+    for wider in ([], ["orders:refund"], ["tenants:read", "tenants:admin"]):
+        with pytest.raises(PermissionDenied):
+            CredentialRequest(Role.ADMIN, scopes=wider).checked().ensure_within(own)

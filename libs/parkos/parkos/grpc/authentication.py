@@ -69,8 +69,9 @@ class Authenticator:
                 raise Unauthenticated("missing bearer token")
             return
         principal = self._verify(token)
-        require_scope(principal, scope, method)
-        _adopt(principal)
+        _adopt(principal)  # first: a call refused for its scope is logged with who made it
+        if not anonymous_allowed:  # what anyone may call, a scoped token may too
+            require_scope(principal, scope, method)
 
     def _verify(self, token: str) -> Principal:
         try:

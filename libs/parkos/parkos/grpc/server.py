@@ -49,9 +49,10 @@ class ServiceRegistration:
         return cls(service_name, lambda server: add_fn(servicer, server), dict(method_scopes or {}))
 
     @classmethod
-    def generic(cls, handler: grpc.GenericRpcHandler, service_name: str) -> ServiceRegistration:
+    def generic(cls, handler: grpc.GenericRpcHandler, service_name: str,
+                method_scopes: Mapping[str, str] | None = None) -> ServiceRegistration:
         """From a ``grpc.method_handlers_generic_handler`` (services without generated code)."""
-        return cls(service_name, lambda server: server.add_generic_rpc_handlers((handler,)))
+        return cls(service_name, lambda server: server.add_generic_rpc_handlers((handler,)), dict(method_scopes or {}))
 
 
 class GrpcServer:
@@ -113,9 +114,10 @@ class GrpcServer:
         """Serve a generated servicer: ``add_servicer(add_XServicer_to_server, impl, "pkg.X", {"Call": scope})``."""
         self.add(ServiceRegistration.servicer(add_fn, servicer, service_name, method_scopes))
 
-    def add_generic_handler(self, handler: grpc.GenericRpcHandler, service_name: str) -> None:
+    def add_generic_handler(self, handler: grpc.GenericRpcHandler, service_name: str,
+                            method_scopes: Mapping[str, str] | None = None) -> None:
         """Serve a generic handler (``grpc.method_handlers_generic_handler``)."""
-        self.add(ServiceRegistration.generic(handler, service_name))
+        self.add(ServiceRegistration.generic(handler, service_name, method_scopes))
 
     async def start(self) -> int:
         """Build, bind and start the server, then report health; returns the bound port."""
