@@ -7,8 +7,9 @@ tenant exists; other roles: nothing), reads the view and translates.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from google.protobuf.message import Message
@@ -16,14 +17,14 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 from park.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from parkos.auth import Principal, Role, require_admin, require_role, require_tenant_access, scopes
 from parkos.clock import Clock, park_clock
-from parkos.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from parkos.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from parkos.grpc import current_principal
 from parkos.ids import is_valid_id
 from parkos.timestamps import requested_time
 
 from services.analytics import mapping
 from services.analytics.domain.windows import day_kept, day_start, has_begun, hour_kept, hour_start
-from services.analytics.store import Dimension, ParkView, Window
+from services.analytics.store import Dimension, ParkView, Subscription, Window
 
 SERVICE_NAME = analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
 # The scope a scoped token needs for each call (parkos.auth.scopes); roles are checked as well.
@@ -40,9 +41,12 @@ def add_to_server(servicer: AnalyticsServicer, server: Any) -> None:
 class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     """gRPC entry point of the analytics service."""
 
-    def __init__(self, view: ParkView, *, currency: str = "CNY", clock: Clock = park_clock,
-                 hours_kept: int = 48, days_kept: int = 90) -> None:
+    def __init__(self, view: ParkView, *, lapse_of: Callable[[Principal], str | None], currency: str = "CNY",
+                 clock: Clock = park_clock, hours_kept: int = 48, days_kept: int = 90,
+                 token_check_seconds: float = 1.0) -> None:
         self._view = view
+        # why a caller's token no longer holds (TokenVerifier.lapse_of): streams outlive their check
+        self._lapse_of, self._token_check_seconds = lapse_of, token_check_seconds
         self._currency = currency
         self._clock = clock
         self._hours_kept, self._days_kept = hours_kept, days_kept  # the worker's bucket retention
@@ -130,6 +134,8 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             for tenant_id in wanted:
                 require_tenant_access(principal, tenant_id)
         subscription = self._view.subscribe(frozenset(wanted) or None)
+        lapse: list[str] = []
+        watch = asyncio.create_task(self._end_when_token_lapses(principal, subscription, lapse))
         sequence = 0
         try:
             async for change, snapshot, skipped in subscription.changes():
@@ -142,7 +148,17 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
                     update.park.CopyFrom(mapping.figures_to_proto(self._view.park_figures(), self._currency))
                 yield update
         finally:
+            watch.cancel()
             subscription.close()
+        if lapse:
+            raise Unauthenticated(f"{lapse[0]}; the stream ends")
+
+    async def _end_when_token_lapses(self, principal: Principal, subscription: Subscription, lapse: list[str]) -> None:
+        """Close the stream's subscription once the caller's token is revoked or expires."""
+        while (reason := self._lapse_of(principal)) is None:
+            await asyncio.sleep(self._token_check_seconds)
+        lapse.append(reason)
+        subscription.close()
 
 
 def _may_read_tenant(principal: Principal, tenant_id: str) -> None:

@@ -76,8 +76,8 @@ class AnalyticsService:
         await self.revocation_feed.wait_caught_up(REVOCATIONS_WAIT_SECONDS)
         await self.follower.start()
         policy = self.settings.valuation_policy()
-        servicer = AnalyticsServicer(self.view, clock=self._clock, hours_kept=policy.hour_retention,
-                                     days_kept=policy.days_kept)
+        servicer = AnalyticsServicer(self.view, lapse_of=self._verifier.lapse_of, clock=self._clock,
+                                     hours_kept=policy.hour_retention, days_kept=policy.days_kept)
         self.server = GrpcServer(
             verifier=self._verifier, host=self.settings.grpc_host, port=self.settings.grpc_port,
             readiness_checks={"ledger-view": self.follower.ready, "revocations": self.revocation_feed.ready},

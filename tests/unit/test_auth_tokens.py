@@ -361,3 +361,14 @@ def test_a_cached_token_gives_the_same_verdict_every_time(keys, verifier, clock)
     clock.now = T0 + HOUR + timedelta(seconds=6)
     refused(verifier, good, "token expired")
     refused(verifier, bad_role, "token expired")
+
+
+def test_a_principal_verified_earlier_lapses_when_its_token_is_revoked_or_expires(issuer, verifier, clock, revocations):
+    issued = issuer.issue(Role.TENANT, "u", tenant_id="ten_A", ttl=HOUR)
+    principal = verifier.verify(issued.token)
+    assert verifier.lapse_of(principal) is None
+    clock.now = T0 + HOUR + timedelta(seconds=6)  # past the 5 s leeway
+    assert verifier.lapse_of(principal) == "token expired"
+    clock.now = T0
+    revocations.revoke(issued.token_id, issued.expires_at)
+    assert verifier.lapse_of(principal) == "token revoked"

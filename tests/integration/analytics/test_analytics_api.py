@@ -327,6 +327,20 @@ async def test_stream_park_metrics_pushes_a_snapshot_then_each_change(running: R
     watch.cancel()
 
 
+async def test_a_stream_ends_when_its_token_is_revoked(running: Running) -> None:
+    scenario = running.scenario(seed=18)
+    me, other = scenario.tenants[0], scenario.tenants[1]
+    await running.publish(scenario.trade(me, other, 10_000))
+    await running.settled(scenario)
+    issued = running.issuer.issue(Role.TENANT, f"app:{me.tenant_id}", tenant_id=me.tenant_id, ttl=timedelta(hours=1))
+    stream = running.stub(issued.token).StreamParkMetrics(D.StreamParkMetricsRequest(tenant_ids=[me.tenant_id]))
+    assert (await asyncio.wait_for(stream.read(), 10)).snapshot
+    running.service.revocations.revoke(issued.token_id)  # what the revocation feed does on CredentialRevoked
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await asyncio.wait_for(stream.read(), 10)  # no change is pending: the stream ends on its own
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED and "revoked" in caught.value.details()
+
+
 async def test_health_is_serving_once_the_view_caught_up(running: Running) -> None:
     channel = open_channel(f"127.0.0.1:{running.service.port}")
     health = health_pb2_grpc.HealthStub(channel)

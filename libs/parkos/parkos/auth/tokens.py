@@ -133,6 +133,17 @@ class TokenVerifier:
                 raise Unauthenticated("token revoked")
         return signed.principal()
 
+    def lapse_of(self, principal: Principal) -> str | None:
+        """Why the token that proved ``principal`` no longer holds (revoked, expired), or None.
+
+        A call is verified once, when it starts; a long one (a response stream) asks this as it
+        goes, so a revoked or expired token does not keep a stream open."""
+        if self._revocations is not None and self._revocations.is_revoked(principal.token_id):
+            return "token revoked"
+        if principal.expires_at is not None and principal.expires_at.timestamp() + self._leeway < self._clock().timestamp():
+            return "token expired"
+        return None
+
     def _signed_token(self, token: str) -> _SignedToken:
         signed = self._signed.get(token) if isinstance(token, str) else None
         if signed is not None:
