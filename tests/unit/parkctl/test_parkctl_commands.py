@@ -374,3 +374,10 @@ def test_pools_get_says_what_it_shows() -> None:
 def test_analytics_revenue_names_the_option_that_is_wrong(args: list[str], wrong: str, right: str) -> None:
     said = _refused_cleanly(_parkctl("analytics", "--target", _nobody_listens(), "revenue", *args))
     assert wrong in said and right not in said
+
+
+def test_a_negative_amount_is_an_amount_not_an_option() -> None:
+    result = _parkctl("--tenants-target", _nobody_listens(), "--timeout", "1", "tenants", "revenue", "report",
+                      "ten_01", "2026-09", "-5.00")
+    assert "No such option" not in result.output
+    assert result.exit_code == 1 and "UNAVAILABLE" in result.output  # it was sent: the server judges it

@@ -279,7 +279,9 @@ def _expired(credential: tenants_pb2.Credential) -> str:
     return "expired" if expires.ToDatetime(tzinfo=UTC) <= datetime.now(UTC) else ""
 
 
-@revenue.command("report")
+# ignore_unknown_options: an AMOUNT such as -5.00 reaches the server (which names what is wrong
+# with it) instead of being read as an option named -5
+@revenue.command("report", context_settings={"ignore_unknown_options": True})
 def report_revenue(
     ctx: typer.Context,
     tenant_id: str,
