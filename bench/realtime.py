@@ -38,6 +38,7 @@ import contextlib
 import random
 import sys
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -201,9 +202,18 @@ async def _measure(args: argparse.Namespace, settings: AnalyticsSettings, api, p
                  ["event", "bare consumer", "pushed", "GetParkRevenue", "DataAssetValued"])
     idle_first: LatencyHistogram | None = None
     if args.idle_seconds > 0 and args.idle_events > 0:
-        progress(f"idle for {args.idle_seconds:g} s")
         observer = Observer(settings.kafka_bootstrap, settings, api, market.probe_ids)
         await observer.start()
+        # Idle means nothing left to do: after a step that did not hold, the worker still works
+        # through its backlog, and the first event would wait behind it.
+        progress("waiting until the worker has caught up (one probe sale readable)")
+        caught_up_after = await _caught_up(observer, producer, settings, market, CATCH_UP_SECONDS)
+        if caught_up_after is None:
+            idle.note(f"the worker had not caught up {CATCH_UP_SECONDS:g} s after the last step: "
+                      "the first event below waited behind its backlog")
+        else:
+            idle.note(f"the worker caught up {caught_up_after:.0f} s after the last step; then the pause")
+        progress(f"idle for {args.idle_seconds:g} s")
         await asyncio.sleep(args.idle_seconds)
         for number in range(args.idle_events):
             observer.timings = Timings()  # one event's latencies at a time
@@ -220,6 +230,20 @@ async def _measure(args: argparse.Namespace, settings: AnalyticsSettings, api, p
         idle.print()
 
     return check_targets(results, idle_first, args.idle_seconds)
+
+
+CATCH_UP_SECONDS = 600.0
+
+
+async def _caught_up(observer: Observer, producer, settings: AnalyticsSettings, market: Market,  # type: ignore[no-untyped-def]
+                     timeout: float) -> float | None:
+    """Seconds until one probe sale published now was readable (the worker's backlog is done); None on timeout."""
+    started = time.monotonic()
+    observer.timings = Timings()
+    await publish_paced(producer, settings.trades_topic, market.trades(1, probes_only=True), 1, observer, market)
+    if not await observer.drain(timeout):
+        return None
+    return time.monotonic() - started
 
 
 def main(argv: list[str] | None = None) -> None:
