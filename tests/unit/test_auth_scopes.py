@@ -55,3 +55,4 @@ def test_a_service_cannot_name_a_scope_the_park_does_not_know() -> None:
 def test_every_call_of_every_service_names_the_scope_it_needs(module, service) -> None:  # type: ignore[no-untyped-def]
     assert set(module.METHOD_SCOPES) == {method.name for method in service.methods}
     assert set(module.METHOD_SCOPES.values()) <= KNOWN_SCOPES | {ANY_TOKEN}
+
