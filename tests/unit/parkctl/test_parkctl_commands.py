@@ -6,6 +6,7 @@ are free local ports, and the analytics stream is a stand-in that records what i
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import subprocess
@@ -20,8 +21,10 @@ from park.analytics.v1 import analytics_pb2
 from park.tenants.v1 import tenants_pb2
 from park.trades.v1 import trades_pb2
 from parkos.auth import Role, TokenIssuer, generate_signing_key
+from rich.console import Console
 from typer.testing import CliRunner, Result
 
+from parkctl import output
 from parkctl.amounts import money_arg
 from parkctl.analytics import watch_request
 from parkctl.cli import app
@@ -360,6 +363,19 @@ def test_credentials_past_their_expiry_are_listed_as_expired(service: Service) -
     assert result.exit_code == 0, result.output
     rows = {line.split()[1]: line for line in result.stdout.splitlines() if "cred_" in line}
     assert "expired" in rows["cred_old"] and "expired" not in rows["cred_new"]
+
+
+def test_credentials_are_listed_with_their_scopes(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    scoped = _credential("cred_bi", datetime.now(UTC) + timedelta(days=1))
+    scoped.scopes.extend(["orders:read", "products:read"])
+    service.answers["ListCredentials"] = tenants_pb2.ListCredentialsResponse(credentials=[
+        scoped, _credential("cred_all", datetime.now(UTC) + timedelta(days=1))])
+    screen = io.StringIO()
+    monkeypatch.setattr(output, "console", Console(file=screen, width=250))  # a wide screen: no cell wraps
+    result = _parkctl("tenants", "credentials", "list")
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[1]: line for line in screen.getvalue().splitlines() if "cred_" in line}
+    assert "orders:read, products:read" in rows["cred_bi"] and "(all of its role)" in rows["cred_all"]
 
 
 def test_pools_get_says_what_it_shows() -> None:

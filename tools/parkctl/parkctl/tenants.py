@@ -267,6 +267,7 @@ def list_credentials(
     show_many(session, response, response.credentials, [
         ("credential", lambda c: c.credential_id), ("role", lambda c: enum_name(tenants_pb2.Role, c.role, "ROLE_")),
         ("bound to", lambda c: c.tenant_id or c.bank_id or c.node_id), ("label", lambda c: c.label),
+        ("scopes", lambda c: ", ".join(c.scopes) or "(all of its role)"),
         ("expires", lambda c: when(c.expires_at)), ("expired", _expired), ("revoked", lambda c: when(c.revoked_at)),
     ], title="Credentials")
 
