@@ -134,8 +134,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             for tenant_id in wanted:
                 require_tenant_access(principal, tenant_id)
         subscription = self._view.subscribe(frozenset(wanted) or None)
-        lapse: list[str] = []
-        watch = asyncio.create_task(self._end_when_token_lapses(principal, subscription, lapse))
+        watch = asyncio.create_task(self._end_when_token_lapses(principal, subscription))
         sequence = 0
         try:
             async for change, snapshot, skipped in subscription.changes():
@@ -150,15 +149,15 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         finally:
             watch.cancel()
             subscription.close()
-        if lapse:
-            raise Unauthenticated(f"{lapse[0]}; the stream ends")
+        if watch.done() and not watch.cancelled():  # the subscription ended because the token lapsed
+            raise Unauthenticated(f"{watch.result()}; the stream ends")
 
-    async def _end_when_token_lapses(self, principal: Principal, subscription: Subscription, lapse: list[str]) -> None:
-        """Close the stream's subscription once the caller's token is revoked or expires."""
+    async def _end_when_token_lapses(self, principal: Principal, subscription: Subscription) -> str:
+        """Close the stream's subscription once the caller's token is revoked or expires; returns why."""
         while (reason := self._lapse_of(principal)) is None:
             await asyncio.sleep(self._token_check_seconds)
-        lapse.append(reason)
         subscription.close()
+        return reason
 
 
 def _may_read_tenant(principal: Principal, tenant_id: str) -> None:

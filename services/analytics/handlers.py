@@ -96,7 +96,7 @@ class Outputs:
             offset=message.offset, event_id=event_id or None, error_type=type(error).__name__, error=str(error),
         )
 
-    async def publish_valuation(self, ledger: TenantLedger, valuation: Valuation, correlation_id: str = "") -> None:
+    async def publish_valuation(self, ledger: TenantLedger, valuation: Valuation, correlation_id: str) -> None:
         envelope = valuation_envelope(ledger, valuation, correlation_id)
         await self.send(self.topics.analytics_name, ledger.tenant_id, envelope)
         self.counters.valuations += 1

@@ -91,13 +91,14 @@ class RegistryLists:
         position = None
         if after is not None:
             position = ListingPosition.parse(after)
-            if position is None:  # e.g. a token of an older version, which listed by report id
+            if position is None:  # not a cursor this list wrote (its tokens are signed): fail loudly, not restart
                 raise InvalidArgument.for_field("page.page_token", "is not a page of this list; start without a token")
-        found = await self._revenue_page(where, position, limit, one_period=query.period is not None)
+        found = await self._revenue_page(where, position, limit, one_period=query.period is not None,
+                                         all_versions=query.include_superseded)
         return [documents.revenue_from_document(d) for d in found]
 
     async def _revenue_page(self, where: dict[str, Any], after: ListingPosition | None, limit: int, *,
-                            one_period: bool) -> list[dict[str, Any]]:
+                            one_period: bool, all_versions: bool) -> list[dict[str, Any]]:
         # Two ranges rather than one $or (the park's store plans an $or as a scan): the rest of
         # the period the page stopped in, then the later periods. Listing current reports only,
         # a period has one, so its rest is empty.
@@ -105,7 +106,7 @@ class RegistryLists:
         if after is None:
             return await reports.find(where).sort(in_order).limit(limit).to_list()
         found: list[dict[str, Any]] = []
-        if "current" not in where:
+        if all_versions:
             rest_of_period = {**where, "period": after.period, "version": {"$gt": after.version}}
             if not one_period or where["period"] == after.period:
                 found = await reports.find(rest_of_period).sort(in_order).limit(limit).to_list()

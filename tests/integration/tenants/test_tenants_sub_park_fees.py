@@ -5,6 +5,7 @@ SectorDefined when each is seeded (once)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import grpc
 import pytest
@@ -57,29 +58,28 @@ async def _sub_parks(park: Park) -> dict[str, int]:
     return {document["_id"]: document["trade_fee_bps"] for document in documents}
 
 
+async def _seeded_once(park: Park, payload: type, ids: list[str]) -> list[tuple[Envelope, Any]]:
+    """The ``payload`` events seeding published, with their payloads: one per id, keyed by it, all on Kafka."""
+    rows = await _defined_rows(park, payload_type_name(payload))
+    assert sorted(row["key"] for row in rows) == sorted(ids)
+    ours = await _published(park, {row["_id"] for row in rows})
+    assert len(ours) == len(rows), "every seeded definition reached Kafka"
+    events = [(envelope, unpack_payload(envelope, payload)) for envelope in ours.values()]
+    assert all(envelope.aggregate_id in ids and envelope.tenant_id == "" for envelope, _ in events)
+    return events
+
+
 async def test_seeding_publishes_each_sub_park_once_keyed_by_its_id(park: Park, replica: TenantsService) -> None:
     # ``replica`` started a second service on the same database: it seeds nothing new
-    rows = await _defined_rows(park)
-    assert sorted(row["key"] for row in rows) == sorted(s.sub_park_id for s in SUB_PARKS)
-
-    ours = await _published(park, {row["_id"] for row in rows})
-    assert len(ours) == len(rows), "every seeded sub-park reached Kafka"
-    for envelope in ours.values():
-        event = unpack_payload(envelope, events_pb2.SubParkDefined)
-        assert envelope.aggregate_id == event.sub_park.sub_park_id and envelope.tenant_id == ""
+    for envelope, event in await _seeded_once(park, events_pb2.SubParkDefined, [s.sub_park_id for s in SUB_PARKS]):
+        assert envelope.aggregate_id == event.sub_park.sub_park_id
         seeded = next(s for s in SUB_PARKS if s.sub_park_id == event.sub_park.sub_park_id)
         assert event.sub_park.trade_fee_bps == seeded.trade_fee_bps and event.defined_by == ""
 
 
 async def test_seeding_publishes_each_sector_once_keyed_by_its_id(park: Park, replica: TenantsService) -> None:
-    rows = await _defined_rows(park, SECTOR_DEFINED)
-    assert sorted(row["key"] for row in rows) == sorted(s.sector_id for s in SECTORS)
-
-    ours = await _published(park, {row["_id"] for row in rows})
-    assert len(ours) == len(rows), "every seeded sector reached Kafka"
-    for envelope in ours.values():
-        event = unpack_payload(envelope, events_pb2.SectorDefined)
-        assert envelope.aggregate_id == event.sector.sector_id and envelope.tenant_id == ""
+    for envelope, event in await _seeded_once(park, events_pb2.SectorDefined, [s.sector_id for s in SECTORS]):
+        assert envelope.aggregate_id == event.sector.sector_id
         assert event.sector.name == next(s.name for s in SECTORS if s.sector_id == event.sector.sector_id)
 
 

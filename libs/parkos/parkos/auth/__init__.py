@@ -43,23 +43,5 @@ _MODULE_OF = {
     "IssuedToken": "tokens", "TokenIssuer": "tokens", "TokenVerifier": "tokens",
 }
 
-__all__ = [
-    "IssuedToken",
-    "KNOWN_SCOPES",
-    "Principal",
-    "RevocationList",
-    "Role",
-    "TokenIssuer",
-    "TokenVerifier",
-    "generate_signing_key",
-    "hash_token_secret",
-    "load_private_key",
-    "load_public_key",
-    "public_key_pem_of",
-    "require_admin",
-    "require_bank_access",
-    "require_role",
-    "require_scope",
-    "require_tenant_access",
-]
+__all__ = sorted(_MODULE_OF)
 __getattr__ = lazy_exports(__name__, _MODULE_OF)

@@ -41,24 +41,5 @@ _MODULE_OF = {
     "transport_options": "tls",
 }
 
-__all__ = [
-    "AUTHORIZATION_KEY",
-    "CORRELATION_ID_KEY",
-    "GrpcServer",
-    "ReadinessCheck",
-    "ServiceRegistration",
-    "client_credentials",
-    "code_for_exception",
-    "current_principal",
-    "field_violations",
-    "install_signal_handlers",
-    "open_channel",
-    "open_sync_channel",
-    "optional_principal",
-    "rich_status",
-    "start_grpc_server",
-    "status_for_exception",
-    "transport_options",
-    "use_principal",
-]
+__all__ = sorted(_MODULE_OF)
 __getattr__ = lazy_exports(__name__, _MODULE_OF)

@@ -59,8 +59,8 @@ class Authenticator:
         """The scope a scoped token needs to call ``method`` (None: no scoped token may)."""
         return self._method_scopes.get(method)
 
-    def authenticate(self, authorization: Sequence[str], anonymous_allowed: bool, method: str = "",
-                     scope: str | None = None) -> None:
+    def authenticate(self, authorization: Sequence[str], anonymous_allowed: bool, method: str,
+                     scope: str | None) -> None:
         """Check the call's authorization values and, for a scoped token, that it holds ``scope``
         (what ``method`` needs); raises ``Unauthenticated`` or ``PermissionDenied`` when refused."""
         token = bearer_token(authorization)
